@@ -1,0 +1,18 @@
+# pinet_ros: the two commands a new user needs.
+#   make demo   the main job on the embedded default (sets up what is missing first)
+#   make test   the test suite (sets up what is missing first); .ci/run calls exactly this
+SHELL := /bin/bash
+PYTEST_ARGS ?=
+
+.PHONY: setup test demo clean
+setup:
+	scripts/setup.sh
+
+test: setup
+	scripts/env.sh pytest -q $(PYTEST_ARGS)
+
+demo: setup
+	@echo 'make demo: the pipeline and demo are not implemented yet (see the open pipeline issue)'; exit 1
+
+clean:
+	rm -rf build install log
