@@ -1,0 +1,1 @@
+"""Torch networks of pinet_ros and their pure pre/post-processing."""
