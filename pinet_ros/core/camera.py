@@ -1,0 +1,77 @@
+"""Pinhole camera intrinsics with projection and back-projection (numpy only; no torch, no rclpy)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics, all in pixels.
+
+    Attributes:
+        fx, fy: focal lengths (px), positive and finite.
+        cx, cy: principal point (px), finite.
+    Raises:
+        ValueError: a focal length is not positive and finite, or a principal point is not finite.
+    """
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+    def __post_init__(self) -> None:
+        for name in ("fx", "fy", "cx", "cy"):
+            value = getattr(self, name)
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"Intrinsics.{name} must be a number, got {value!r}") from None
+            if not math.isfinite(value):
+                raise ValueError(f"Intrinsics.{name} must be finite, got {value}")
+            if name in ("fx", "fy") and value <= 0.0:
+                raise ValueError(f"Intrinsics.{name} must be positive, got {value}")
+            object.__setattr__(self, name, value)
+
+    @property
+    def focal(self) -> tuple[float, float]:
+        """(fx, fy) in px."""
+        return self.fx, self.fy
+
+    def project(self, points_cam_mm: np.ndarray) -> np.ndarray:
+        """Project camera-frame points to pixels.
+
+        Args:
+            points_cam_mm: (..., 3) points (x right, y down, z forward), any length unit (mm by convention); z > 0.
+        Returns:
+            (..., 2) float64 pixel coordinates (u, v).
+        """
+        p = np.asarray(points_cam_mm, dtype=np.float64)
+        if p.shape[-1] != 3:
+            raise ValueError(f"project expects (..., 3) points, got shape {p.shape}")
+        z = p[..., 2]
+        u = p[..., 0] / z * self.fx + self.cx
+        v = p[..., 1] / z * self.fy + self.cy
+        return np.stack([u, v], axis=-1)
+
+    def back_project(self, uv: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """Lift pixels at given depths to camera-frame points.
+
+        Args:
+            uv: (..., 2) pixel coordinates (px).
+            depth: (...) depth along the optical axis (z), same unit as the result (mm by convention).
+        Returns:
+            (..., 3) float64 camera-frame points.
+        """
+        uv = np.asarray(uv, dtype=np.float64)
+        z = np.asarray(depth, dtype=np.float64)
+        if uv.shape[-1] != 2:
+            raise ValueError(f"back_project expects (..., 2) pixels, got shape {uv.shape}")
+        z = np.broadcast_to(z, uv.shape[:-1])
+        x = (uv[..., 0] - self.cx) / self.fx * z
+        y = (uv[..., 1] - self.cy) / self.fy * z
+        return np.stack([x, y, z], axis=-1)
