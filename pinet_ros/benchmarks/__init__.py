@@ -1,0 +1,1 @@
+"""Benchmarks behind `pinet-ros bench` (figures are printed, never asserted)."""
