@@ -58,7 +58,7 @@ REGISTRY: dict[str, WeightSpec] = {spec.name: spec for spec in (
     WeightSpec(
         name="pinet_muco", filename="snapshot_24.pth.tar",
         url="https://github.com/GUO-W/PI-Net#readme", manual=True, sha256=None, size_bytes=None, licence="MIT",
-        format=_AUTHORS_CKPT,
+        format="torch checkpoint {'epoch', 'network', 'optimizer'}, keys without prefix",
         description="PI-Net pose-interaction refinement network trained on MuCo-3DHP (authors' release; "
                     "download link in the README)"),
     WeightSpec(
@@ -116,13 +116,21 @@ def _how_to_get(spec: WeightSpec) -> str:
     return f"run `pinet-ros weights download {spec.name}` or download {spec.url}"
 
 
+def local_path(spec: WeightSpec) -> Path:
+    """Where the registry keeps `spec`'s file: ``weights_dir()/<name>/<filename>``.
+
+    One folder per entry, because the authors' PI-Net and PoseNet files share the name snapshot_24.pth.tar.
+    """
+    return weights_dir() / spec.name / spec.filename
+
+
 def _candidates(spec: WeightSpec, path: str | os.PathLike[str] | None) -> list[Path]:
     places = []
     if path is not None:
         p = Path(path).expanduser()
         places.append(p / spec.filename if p.is_dir() else p)
         return places
-    places.append(weights_dir() / spec.filename)
+    places.append(local_path(spec))
     if spec.hub_cache:
         places.append(hub_checkpoints_dir() / spec.filename)
     return places
@@ -146,7 +154,7 @@ def find_weight(name: str, path: str | os.PathLike[str] | None = None) -> Path:
     raise FileNotFoundError(
         f"weight file {spec.filename} ({spec.name}) not found; looked in: "
         + ", ".join(str(p) for p in places)
-        + f". To get it, {_how_to_get(spec)} and put it in {weights_dir()} (or set PINET_WEIGHTS_DIR, "
+        + f". To get it, {_how_to_get(spec)} and put it in {local_path(spec).parent} (or set PINET_WEIGHTS_DIR, "
           "or pass its path)")
 
 
@@ -224,7 +232,7 @@ def download(name: str, dest_dir: str | os.PathLike[str] | None = None, url: str
             f"{spec.name} ({spec.filename}) cannot be downloaded automatically: download it by hand from the "
             f"links on {spec.url} and put it in {weights_dir()} (or pass --url)")
     source = url or spec.url
-    dest = Path(dest_dir).expanduser() if dest_dir is not None else weights_dir()
+    dest = Path(dest_dir).expanduser() if dest_dir is not None else local_path(spec).parent
     dest.mkdir(parents=True, exist_ok=True)
     final = dest / spec.filename
     fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=dest)

@@ -136,10 +136,14 @@ def test_find_weight(monkeypatch, tmp_path):
     cached = hub / "checkpoints" / "fasterrcnn_resnet50_fpn_coco-258fb6c6.pth"
     cached.write_bytes(b"x")
     assert weights.find_weight("fasterrcnn_resnet50_fpn") == cached
-    own = wdir / "snapshot_24.pth.tar"
+    own = wdir / "pinet_muco" / "snapshot_24.pth.tar"
+    own.parent.mkdir()
     own.write_bytes(b"x")
     assert weights.find_weight("pinet_muco") == own
-    assert weights.find_weight("pinet_muco", wdir) == own
+    assert weights.find_weight("pinet_muco", own.parent) == own
+    # PI-Net and PoseNet releases share a file name: each registry entry has its own folder.
+    with pytest.raises(FileNotFoundError):
+        weights.find_weight("posenet_muco")
     assert weights.find_weight("pinet_muco", own) == own
     with pytest.raises(FileNotFoundError, match="elsewhere"):
         weights.find_weight("pinet_muco", tmp_path / "elsewhere.pth")
