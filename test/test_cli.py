@@ -66,3 +66,18 @@ def test_usage_errors(capsys):
     assert main(["weights"]) == 2
     assert main(["--help"]) == 0
     assert "weights" in capsys.readouterr().out
+
+
+def test_synth_then_train_writes_loadable_weights(tmp_path, capsys):
+    from pinet_ros.data.synthetic import load_groups
+    from pinet_ros.models.pinet import load_pinet
+
+    data = tmp_path / "train.npz"
+    assert main(["synth", str(data), "--split", "train", "--scenes", "6", "--seed", "3"]) == 0
+    groups = load_groups(data)
+    assert len(groups) == 6 and all(g.initial_cam is not None for g in groups)
+    out = tmp_path / "pinet.safetensors"
+    assert main(["train", "--train", str(data), "--out", str(out), "--epochs", "1", "--quiet"]) == 0
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    load_pinet(out)
+    assert "wrote" in capsys.readouterr().out
