@@ -89,4 +89,9 @@ mkdir -p "$ROOT/log"
     || { cat "$ROOT/log/colcon-last.txt" "$ROOT"/log/latest_build/pinet_ros/stdout_stderr.log 2>/dev/null | tail -40
          log "colcon build failed (full log: log/latest_build/)"; exit 1; }
 )
+# --- Data: real sample images/video (data/samples, from Debian's opencv-doc) and the multi-person
+# --- mediapipe bundle (data/models/pose_landmarker_multi.task). Both git-ignored; fast no-ops when present.
+scripts/get_samples.sh || log "warning: data/samples not fetched (the tests and the demo that need them will fail)"
+"$VENV/bin/python" scripts/build_mediapipe_task.py > /dev/null
+# --- end data
 log "ready: run commands through scripts/env.sh (or '. scripts/env.sh')"

@@ -1,0 +1,137 @@
+"""Every node parameter, declared once: name, default, type, range or choices, description.
+
+No rclpy here: the node turns these into `ParameterDescriptor`s, `PipelineConfig.from_params` reads the
+pipeline's subset, and the tests check config/pinet.yaml and the launch file against this table.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+ORDERINGS = ("root3d", "bbox2d", "reverse", "random")
+BACKENDS = ("mediapipe", "3dmppe")
+_DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter.
+
+    Attributes:
+        name: parameter name (no namespace).
+        default: default value; its Python type is the parameter type (bool, int, float or str).
+        description: what it does, with units.
+        low, high: inclusive range for int/float parameters (None: unbounded on that side).
+        choices: allowed values for str parameters (None: free text, see `pattern`).
+        pattern: regular expression a str value must match (None: anything).
+        read_only: only settable at start-up (changing it needs a reconfigure).
+    """
+
+    name: str
+    default: Any
+    description: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    pattern: str | None = None
+    read_only: bool = False
+
+    @property
+    def type(self) -> type:
+        return type(self.default)
+
+    def validate(self, value: Any) -> str | None:
+        """None if `value` is acceptable, else a one-line reason."""
+        t = self.type
+        if t is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not t:
+            return f"{self.name} must be a {t.__name__}, got {type(value).__name__} {value!r}"
+        if t in (int, float):
+            if t is float and not math.isfinite(value):
+                return f"{self.name} must be finite, got {value!r}"
+            if self.low is not None and value < self.low:
+                return f"{self.name} must be >= {self.low}, got {value!r}"
+            if self.high is not None and value > self.high:
+                return f"{self.name} must be <= {self.high}, got {value!r}"
+        if t is str:
+            if self.choices is not None and value not in self.choices:
+                return f"{self.name} must be one of {', '.join(self.choices)}; got {value!r}"
+            if self.pattern is not None and not re.fullmatch(self.pattern, value):
+                return f"{self.name} {value!r} does not match {self.pattern}"
+        return None
+
+
+PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("backend", "mediapipe", "pose backend: mediapipe (embedded default, offline) or 3dmppe "
+              "(detector + RootNet + PoseNet, the authors' weights)", choices=BACKENDS, read_only=True),
+    ParamSpec("device", "cpu", "torch device for the networks: cpu, cuda or cuda:N", pattern=_DEVICE_RE.pattern,
+              read_only=True),
+    ParamSpec("refine", True, "refine every person with PI-Net (false: publish the backend's estimate)"),
+    ParamSpec("ordering", "root3d", "order of the other people in PI-Net's sequence: root3d (paper), bbox2d "
+              "(released code), reverse, random", choices=ORDERINGS),
+    ParamSpec("pinet_weights", "", "PI-Net weights (.safetensors or the authors' snapshot_24.pth.tar); "
+              "empty = the packaged default pinet_synthetic", read_only=True),
+    ParamSpec("posenet_weights", "", "3DMPPE PoseNet weights (backend 3dmppe); empty = the registry's "
+              "posenet_muco location", read_only=True),
+    ParamSpec("rootnet_weights", "", "3DMPPE RootNet weights (backend 3dmppe); empty = the registry's "
+              "rootnet_muco location", read_only=True),
+    ParamSpec("detector_weights", "", "torchvision Faster R-CNN weights (backend 3dmppe); empty = torch hub "
+              "cache", read_only=True),
+    ParamSpec("detector_variant", "v1", "Faster R-CNN variant (backend 3dmppe)", choices=("v1", "v2"),
+              read_only=True),
+    ParamSpec("score_threshold", 0.5, "minimum person detection score, 0..1", low=0.0, high=1.0),
+    ParamSpec("max_persons", 10, "at most this many people per frame (highest scores kept)", low=1, high=64),
+    ParamSpec("small_people", False, "mediapipe: second pass on enlarged crops for people below ~100 px "
+              "(slower)", read_only=True),
+    ParamSpec("flip_test", False, "3dmppe: average PoseNet with its mirrored crops (slower)"),
+    ParamSpec("tracking", True, "stable person ids across frames (false: every id is 0)"),
+    ParamSpec("track_max_distance_m", 0.8, "tracking gate: largest root jump between frames, metres",
+              low=0.01, high=10.0),
+    ParamSpec("track_max_age_s", 1.0, "a person unseen this long (image time, seconds) gets a new id",
+              low=0.01, high=60.0),
+    ParamSpec("smoothing", False, "One-Euro smoothing of each tracked person's joints (needs tracking)"),
+    ParamSpec("smoothing_min_cutoff_hz", 1.0, "One-Euro cut-off at rest, Hz (lower: smoother, more lag)",
+              low=0.001, high=100.0),
+    ParamSpec("smoothing_beta", 0.3, "One-Euro speed coefficient, 1/m (higher: less lag when moving)",
+              low=0.0, high=100.0),
+    ParamSpec("threads", 0, "torch CPU threads; 0 = torch's default", low=0, high=256, read_only=True),
+)
+
+NODE_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("autostart", True, "configure and activate at start (false: wait for lifecycle transitions)",
+              read_only=True),
+    ParamSpec("sync_tolerance_s", 0.02, "pair an image with the CameraInfo of the same stamp within this "
+              "many seconds, else with the latest CameraInfo", low=0.0, high=10.0),
+    ParamSpec("publish_markers", True, "publish ~/markers (RViz MarkerArray)"),
+    ParamSpec("marker_lifetime_s", 0.5, "marker lifetime in RViz, seconds (0 = until replaced)",
+              low=0.0, high=60.0),
+    ParamSpec("diagnostics_period_s", 1.0, "period of /diagnostics, seconds", low=0.1, high=60.0),
+    ParamSpec("warn_throttle_s", 5.0, "at most one warning of each kind per this many seconds",
+              low=0.0, high=3600.0),
+)
+
+ALL_PARAMS: tuple[ParamSpec, ...] = PIPELINE_PARAMS + NODE_PARAMS
+SPECS: dict[str, ParamSpec] = {p.name: p for p in ALL_PARAMS}
+
+
+def defaults() -> dict[str, Any]:
+    """{name: default} of every parameter."""
+    return {p.name: p.default for p in ALL_PARAMS}
+
+
+def validate(values: dict[str, Any]) -> list[str]:
+    """Reasons why `values` (a subset of the parameters) is not acceptable; empty if it is."""
+    reasons = []
+    for name, value in values.items():
+        spec = SPECS.get(name)
+        if spec is None:
+            reasons.append(f"unknown parameter {name!r}")
+            continue
+        reason = spec.validate(value)
+        if reason:
+            reasons.append(reason)
+    return reasons
