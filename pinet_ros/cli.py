@@ -22,7 +22,8 @@ def _weights_list(args: argparse.Namespace) -> int:
         try:
             present = str(weights.find_weight(name))
         except FileNotFoundError:
-            present = "missing (" + ("manual download" if spec.manual else "pinet-ros weights download") + ")"
+            present = "missing (" + ("reinstall pinet_ros: ships with it" if spec.packaged else
+                                     "manual download" if spec.manual else "pinet-ros weights download") + ")"
         rows.append((name, spec.format, spec.licence, present))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
@@ -107,6 +108,33 @@ def _bench_pinet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_pipeline(args: argparse.Namespace) -> int:
+    from pinet_ros.benchmarks.pipeline import run_bench as run_pipeline_bench
+
+    run_pipeline_bench(repeats=args.repeats, refine=not args.no_refine, small_people=args.small_people,
+                       threads=args.threads, vtest_frames=args.vtest_frames)
+    return 0
+
+
+def _bench_stream(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pinet_ros.benchmarks.stream import run_stream
+
+    run_stream(rate=args.rate, duration_s=args.duration, source=Path(args.source) if args.source else None)
+    return 0
+
+
+def _bench_soak(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pinet_ros.benchmarks.stream import run_soak
+
+    run_soak(frames=args.frames, rate=args.rate, warmup_frames=args.warmup,
+             source=Path(args.source) if args.source else None)
+    return 0
+
+
 def register_bench(subparsers: argparse._SubParsersAction) -> None:
     """``pinet-ros bench pinet``: printed figures, never asserted."""
     parser = subparsers.add_parser("bench", help="benchmarks that print figures")
@@ -116,6 +144,24 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=20, help="timed repeats per case (median reported)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
     p.set_defaults(func=_bench_pinet)
+    p = sub.add_parser("pipeline", help="per-stage latency and frames/s of the embedded default on sample images")
+    p.add_argument("--repeats", type=int, default=30, help="timed runs on basketball2.png")
+    p.add_argument("--vtest-frames", type=int, default=30, help="consecutive vtest.avi frames")
+    p.add_argument("--no-refine", action="store_true", help="PI-Net off")
+    p.add_argument("--small-people", action="store_true", help="mediapipe small-people pass on")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.set_defaults(func=_bench_pipeline)
+    p = sub.add_parser("stream", help="player at a camera rate into the node: rate, latency, drops, backlog")
+    p.add_argument("--rate", type=float, default=30.0, help="player rate, Hz")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds")
+    p.add_argument("--source", default=None, help="video/folder/bag to play (default data/samples/vtest.avi)")
+    p.set_defaults(func=_bench_stream)
+    p = sub.add_parser("soak", help="many frames through the node: memory, threads and open files over time")
+    p.add_argument("--frames", type=int, default=20000, help="frames the node must receive")
+    p.add_argument("--rate", type=float, default=60.0, help="player rate, Hz")
+    p.add_argument("--warmup", type=int, default=1000, help="frames before the first memory sample")
+    p.add_argument("--source", default=None, help="video/folder/bag to play (default data/samples/vtest.avi)")
+    p.set_defaults(func=_bench_soak)
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -169,9 +215,193 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_train)
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pinet_ros.evaluate import run  # torch only when evaluating
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    weights_path = None
+    if not args.no_pinet:
+        weights_path = Path(args.weights)
+        if not weights_path.exists() and args.weights in weights.REGISTRY:
+            try:
+                weights_path = weights.find_weight(args.weights)
+            except FileNotFoundError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+        elif not weights_path.is_file():
+            print(f"error: PI-Net weights not found: {args.weights} (a file, or a registry name: "
+                  f"{', '.join(sorted(weights.REGISTRY))})", file=sys.stderr)
+            return 1
+    try:
+        record = run(args.data, weights_path, args.out, order=args.order, alone=not args.no_alone,
+                     ablation=args.ablation, seed=args.seed)
+    except (FileNotFoundError, ValueError) as exc:  # missing files, bad formats, ablation spec errors
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for table in record["tables"]:
+        print(table.markdown())
+    print(f"wrote the tables (.md, .csv), report.md and results.json to {args.out}")
+    return 0
+
+
+def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
+    """``pinet-ros evaluate DATA``: initial estimates vs PI-Net as the paper's Tables 1-3 (4-6 with --ablation)."""
+    p = subparsers.add_parser("evaluate", help="initial estimates vs PI-Net: the paper's tables (Markdown + CSV)")
+    p.add_argument("data", help="MuPoTS-style .json with keypoints_cam_posenet, or a .npz from `pinet-ros synth`")
+    p.add_argument("--weights", default="pinet_synthetic",
+                   help="PI-Net weights (.safetensors or the authors' .pth.tar) or a registry name "
+                        "(default: pinet_synthetic, shipped with the package)")
+    p.add_argument("--out", default="eval_out", help="output folder for the tables (default: eval_out)")
+    p.add_argument("--order", default="root3d", help="context order: root3d, bbox2d, reverse, random")
+    p.add_argument("--no-alone", action="store_true", help="skip the 'each person alone' run")
+    p.add_argument("--no-pinet", action="store_true", help="score only the initial estimates")
+    p.add_argument("--ablation", default=None, metavar="DIR_OR_SPEC",
+                   help="folder of ablation checkpoints (order_reverse, order_random, order_bbox2d, order_root3d, "
+                        "gru_noatt_unidir, gru_noatt, gru_unidir, lstm, bigru_att, layers2, layers3, layers4 "
+                        "+ .safetensors/.pth.tar) or a JSON list of {table, label, weights, order, config}: "
+                        "writes Tables 4-6")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random order")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.set_defaults(func=_evaluate)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pinet_ros.node import main as node_main  # rclpy only when running the node
+
+    argv = ["pinet_node", "--ros-args"]
+    if args.params_file:
+        argv += ["--params-file", args.params_file]
+    for item in args.param or []:
+        argv += ["-p", item]
+    extra = list(args.ros_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    return node_main(argv + extra)
+
+
+def register_run(subparsers: argparse._SubParsersAction) -> None:
+    """``pinet-ros run``: the node without ``ros2 launch`` (same as the installed pinet_node executable)."""
+    p = subparsers.add_parser("run", help="run the ROS 2 node (standard --ros-args accepted after `--`)")
+    p.add_argument("--params-file", default=None, help="YAML parameters file (e.g. config/pinet.yaml)")
+    p.add_argument("-p", "--param", action="append", metavar="NAME:=VALUE", help="set one parameter")
+    p.add_argument("ros_args", nargs=argparse.REMAINDER,
+                   help="extra ROS arguments after `--`, e.g. -- -r image:=/camera/image_raw")
+    p.set_defaults(func=_run)
+
+
+def _log_warnings() -> None:
+    """Warnings of the library modules (logging) as one line each on stderr, unless logging is set up."""
+    import logging
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _process(args: argparse.Namespace) -> int:
+    from pinet_ros.io import CameraYamlError, SourceError
+    from pinet_ros.io.process import load_pipeline_params, process_input
+    from pinet_ros.pipeline import PipelineError
+
+    _log_warnings()
+    try:
+        params = load_pipeline_params(args.params_file) if args.params_file else None
+        summary = process_input(
+            args.input, args.out, camera=args.camera, image_topic=args.image_topic, info_topic=args.info_topic,
+            params=params, backend=args.backend, refine=False if args.no_refine else None, device=args.device,
+            jsonl=args.jsonl, video=args.video, bag_images=args.bag_images, max_frames=args.max_frames,
+            rate=args.rate, frame_id=args.frame_id, progress=not args.quiet)
+    except (SourceError, CameraYamlError, PipelineError, FileExistsError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: the files written so far are complete up to the last frame", file=sys.stderr)
+        return 130
+    print(summary.text())
+    return 0
+
+
+def register_process(subparsers: argparse._SubParsersAction) -> None:
+    """``pinet-ros process INPUT``: poses of every frame of a video, image folder or rosbag2, offline."""
+    p = subparsers.add_parser("process", help="run the pipeline on a video, image folder or rosbag2 and write "
+                                              "poses.mcap (+ poses.jsonl, annotated video)")
+    p.add_argument("input", help="video file, image folder or image, rosbag2 directory, or .mcap/.db3 file")
+    p.add_argument("--out", default="pinet_out", help="output folder (default: pinet_out)")
+    p.add_argument("--camera", default=None, metavar="YAML",
+                   help="ROS camera_calibration YAML (default for videos/images: fx = fy = width, centred)")
+    p.add_argument("--image-topic", default=None, help="bag image topic (default: the only one)")
+    p.add_argument("--info-topic", default=None, help="bag CameraInfo topic (default: the one beside the image)")
+    p.add_argument("--params-file", default=None, metavar="YAML",
+                   help="pipeline parameters (the node's config/pinet.yaml or a flat mapping)")
+    p.add_argument("--backend", choices=("mediapipe", "3dmppe"), default=None, help="pose backend")
+    p.add_argument("--no-refine", action="store_true", help="skip PI-Net (write the backend's estimate)")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
+    p.add_argument("--jsonl", action="store_true", help="also write poses.jsonl (one JSON object per frame)")
+    p.add_argument("--video", action="store_true", help="also write annotated.mp4 (.avi without an mp4 encoder)")
+    p.add_argument("--bag-images", action="store_true", help="also put the input Image + CameraInfo in poses.mcap")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    p.add_argument("--rate", type=float, default=None, metavar="HZ",
+                   help="stamp rate of videos (default: their fps) and image folders (default: 10)")
+    p.add_argument("--frame-id", default=None, help="frame id of the outputs (default: the bag's, else "
+                                                    "camera_optical_frame)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_process)
+
+
+def _play(args: argparse.Namespace) -> int:
+    from pinet_ros.io import CameraYamlError, SourceError, open_source
+    from pinet_ros.io.player import play
+
+    _log_warnings()
+    try:
+        source = open_source(args.input, camera=args.camera, image_topic=args.bag_image_topic,
+                             info_topic=args.bag_info_topic, frame_id=args.frame_id)
+        stats = play(source, rate_hz=args.rate, loop=args.loop, image_topic=args.image_topic,
+                     info_topic=args.info_topic, count=args.count, source_stamps=args.source_stamps,
+                     wait_for_subscribers_s=args.wait, ros_args=["--ros-args", *args.ros_args] if args.ros_args
+                     else None)
+    except (SourceError, CameraYamlError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"published {stats.published} frames on {args.image_topic} + {args.info_topic} "
+          f"({stats.fps:.1f} frames/s{', interrupted' if stats.interrupted else ''})")
+    return 0
+
+
+def register_play(subparsers: argparse._SubParsersAction) -> None:
+    """``pinet-ros play INPUT``: publish a video, image folder or rosbag2 as Image + CameraInfo."""
+    p = subparsers.add_parser("play", help="publish a video, image folder or rosbag2 as a camera "
+                                           "(Image rgb8 + CameraInfo, same stamps, sensor-data QoS)")
+    p.add_argument("input", help="video file, image folder or image, rosbag2 directory, or .mcap/.db3 file")
+    p.add_argument("--rate", type=float, default=None, metavar="HZ",
+                   help="frames per second (default: the source's, e.g. the video fps; 0 = as fast as possible)")
+    p.add_argument("--loop", action="store_true", help="start again at the end")
+    p.add_argument("--count", type=int, default=None, metavar="N", help="stop after N frames")
+    p.add_argument("--image-topic", default="/image", help="Image topic to publish (default: /image)")
+    p.add_argument("--info-topic", default="/camera_info", help="CameraInfo topic to publish (default: /camera_info)")
+    p.add_argument("--frame-id", default=None, help="header frame id (default: the bag's, else camera_optical_frame)")
+    p.add_argument("--camera", default=None, metavar="YAML", help="ROS camera_calibration YAML for the CameraInfo "
+                                                                  "(default: fx = fy = width, centred)")
+    p.add_argument("--source-stamps", action="store_true",
+                   help="stamp with the source's stamps (bag headers; videos/folders: from 2001-09-09T01:46:40Z "
+                        "at the frame rate) instead of now()")
+    p.add_argument("--bag-image-topic", default=None, help="image topic to read from a bag (default: the only one)")
+    p.add_argument("--bag-info-topic", default=None, help="CameraInfo topic to read from a bag")
+    p.add_argument("--wait", type=float, default=0.0, metavar="S",
+                   help="wait up to S seconds for a subscriber before the first frame")
+    p.add_argument("--ros-args", nargs=argparse.REMAINDER, default=[], dest="ros_args",
+                   help="everything after it goes to ROS, e.g. --ros-args -r __ns:=/cam (last option)")
+    p.set_defaults(func=_play)
+
+
 #: Subcommand registration functions, in help order.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    register_weights, register_bench, register_synth, register_train]
+    register_run, register_weights, register_bench, register_synth, register_train, register_evaluate,
+    register_process, register_play]
 
 
 def build_parser() -> argparse.ArgumentParser:
