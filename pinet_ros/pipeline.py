@@ -249,7 +249,9 @@ class Pipeline:
         timings["backend"] = (time.perf_counter() - t0) * 1e3
 
         # A person whose joints are not all finite is never published (it would show at the origin).
-        people = [p for p in people if p.score >= cfg.score_threshold and np.all(np.isfinite(p.joints_cam_mm))]
+        # A person behind the camera (a broken depth estimate) is dropped for the same reason.
+        people = [p for p in people if p.score >= cfg.score_threshold and np.all(np.isfinite(p.joints_cam_mm))
+                  and p.joints_cam_mm[MUPOTS17.root, 2] > 0]
         people = sorted(people, key=lambda p: -p.score)[:cfg.max_persons]
         # left to right, so that new track ids (and the untracked order) follow the image
         people.sort(key=lambda p: float(p.bbox_xywh[0] + p.bbox_xywh[2] / 2))
