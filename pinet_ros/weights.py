@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["WeightSpec", "REGISTRY", "DownloadError", "get_spec", "weights_dir", "hub_checkpoints_dir",
+__all__ = ["WeightSpec", "REGISTRY", "DownloadError", "get_spec", "weights_dir", "hub_checkpoints_dir", "packaged_path",
            "find_weight", "sha256_file", "expected_hash_prefix", "verify", "download"]
 
 
@@ -38,6 +38,8 @@ class WeightSpec:
         format: how the file is stored, e.g. "torchvision state dict".
         description: what the network is and where it is used.
         hub_cache: also look in torch hub's cache (``torch.hub.get_dir()/checkpoints``) for it.
+        packaged: the file ships inside the Python package, in ``pinet_ros/default_weights/`` (see
+            `packaged_path`); nothing to download.
     """
 
     name: str
@@ -50,6 +52,7 @@ class WeightSpec:
     format: str
     description: str
     hub_cache: bool = False
+    packaged: bool = False
 
 
 _AUTHORS_CKPT = "torch checkpoint {'network'} with module. prefix"
@@ -83,6 +86,14 @@ REGISTRY: dict[str, WeightSpec] = {spec.name: spec for spec in (
         url="https://download.pytorch.org/models/fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth", manual=False,
         sha256=None, size_bytes=None, licence="BSD-3-Clause", format="torchvision state dict",
         description="torchvision Faster R-CNN ResNet-50 FPN v2, COCO (person detector)", hub_cache=True),
+    WeightSpec(
+        name="pinet_synthetic", filename="pinet_synthetic.safetensors",
+        url="pinet_ros/default_weights/pinet_synthetic.safetensors (ships with the package)", manual=False,
+        sha256="02a2bfbf4b2333988b9fe769eb228b9777eb8efa09d063818efc2def51d5a8d2", size_bytes=6821664, licence="MIT",
+        format="safetensors float16 + PINetConfig metadata",
+        description="PI-Net (released architecture, 3,408,896 parameters) trained by pinet_ros on synthetic "
+                    "multi-person scenes (`pinet-ros synth`); how it was trained: default_weights/pinet_synthetic.json",
+        packaged=True),
 )}
 
 _HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")
@@ -110,7 +121,15 @@ def hub_checkpoints_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
+def packaged_path(spec: WeightSpec) -> Path:
+    """Where a packaged file lives: ``<pinet_ros package>/default_weights/<filename>``."""
+    return Path(__file__).resolve().parent / "default_weights" / spec.filename
+
+
 def _how_to_get(spec: WeightSpec) -> str:
+    if spec.packaged:
+        return (f"reinstall pinet_ros (the file ships in {packaged_path(spec).parent}) or rebuild it with the "
+                "commands recorded in default_weights/" + Path(spec.filename).stem + ".json")
     if spec.manual:
         return f"download it by hand from the links on {spec.url}"
     return f"run `pinet-ros weights download {spec.name}` or download {spec.url}"
@@ -131,6 +150,8 @@ def _candidates(spec: WeightSpec, path: str | os.PathLike[str] | None) -> list[P
         places.append(p / spec.filename if p.is_dir() else p)
         return places
     places.append(local_path(spec))
+    if spec.packaged:
+        places.append(packaged_path(spec))
     if spec.hub_cache:
         places.append(hub_checkpoints_dir() / spec.filename)
     return places
@@ -139,8 +160,9 @@ def _candidates(spec: WeightSpec, path: str | os.PathLike[str] | None) -> list[P
 def find_weight(name: str, path: str | os.PathLike[str] | None = None) -> Path:
     """Locate the weight file `name` on disk; never downloads.
 
-    Looks at `path` when given (a file, or a directory holding the file), otherwise in `weights_dir()` and,
-    for torchvision files, in torch hub's checkpoint cache.
+    Looks at `path` when given (a file, or a directory holding the file), otherwise in `weights_dir()`, then,
+    for files that ship with the package, in `packaged_path`, and for torchvision files in torch hub's
+    checkpoint cache.
 
     Raises:
         KeyError: unknown name.
@@ -227,6 +249,9 @@ def download(name: str, dest_dir: str | os.PathLike[str] | None = None, url: str
         DownloadError: manual entry without `url`, HTTP/network error, truncated transfer, hash mismatch.
     """
     spec = get_spec(name)
+    if spec.packaged and url is None:
+        raise DownloadError(f"{spec.name} ({spec.filename}) ships with pinet_ros in {packaged_path(spec).parent}: "
+                            "nothing to download")
     if spec.manual and url is None:
         raise DownloadError(
             f"{spec.name} ({spec.filename}) cannot be downloaded automatically: download it by hand from the "

@@ -316,7 +316,10 @@ def save_groups(path: str | Path, groups: list[ImageGroup]) -> None:
 
 def load_groups(path: str | Path) -> list[ImageGroup]:
     """Inverse of `save_groups`."""
-    d = np.load(path)
+    # Read every array once: indexing an NpzFile decompresses the whole array again on each access, and
+    # the per-image slices below would each keep their own full copy alive.
+    with np.load(path) as npz:
+        d = {key: npz[key] for key in npz.files}
     ends = np.cumsum(d["counts"])
     out = []
     for i, (a, b) in enumerate(zip(np.concatenate([[0], ends[:-1]]), ends)):
