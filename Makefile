@@ -12,7 +12,7 @@ test: setup
 	scripts/env.sh pytest -q $(PYTEST_ARGS)
 
 demo: setup
-	@echo 'make demo: the pipeline and demo are not implemented yet (see the open pipeline issue)'; exit 1
+	scripts/env.sh python -m pinet_ros.demo $(DEMO_ARGS)
 
 clean:
 	rm -rf build install log

@@ -1,60 +1,335 @@
-"""The pinet_ros ROS 2 node (thin: converts messages, calls the pipeline, publishes).
+"""The pinet_ros ROS 2 node: a managed (lifecycle) node that stays thin.
 
-This first version wires the topics and message types of the node contract; the estimation pipeline is
-plugged in by `pinet_ros.pipeline`.
+It declares the parameters of `pinet_ros.params`, pairs each Image with its CameraInfo, hands the newest
+frame to one worker thread (older unprocessed frames are dropped and counted, so there is never a backlog),
+calls `pinet_ros.pipeline.Pipeline`, and publishes what `pinet_ros.ros.convert` builds.
+
+Lifecycle: configure loads and warms up the networks (a missing weight file fails the transition with one
+message naming the file, where it was looked for and how to get it); activate starts the worker; deactivate
+stops it and frees the networks (and GPU memory); activate again reloads them. With `autostart: true` (default)
+the node configures and activates itself.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+import time
+from collections import deque
+from typing import Any
 
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.lifecycle import State, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
+from visualization_msgs.msg import MarkerArray
 
-from pinet_ros.core.skeleton import MUPOTS17
+from pinet_ros import params as P
+from pinet_ros.core.stats import StreamStats
 from pinet_ros.msg import MultiPerson3DPose
+from pinet_ros.ros import convert
+
+_INFO_HISTORY = 64
 
 
-class PinetNode(Node):
-    """Subscribes `image` + `camera_info`, publishes `~/poses`."""
+def descriptor(spec: P.ParamSpec) -> ParameterDescriptor:
+    """The ROS parameter descriptor of one `ParamSpec` (type, description, range, read-only)."""
+    d = ParameterDescriptor(name=spec.name, description=spec.description, read_only=spec.read_only)
+    if spec.type is float and (spec.low is not None or spec.high is not None):
+        d.floating_point_range = [FloatingPointRange(from_value=float(spec.low), to_value=float(spec.high),
+                                                     step=0.0)]
+    elif spec.type is int and (spec.low is not None or spec.high is not None):
+        d.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)]
+    if spec.choices:
+        d.additional_constraints = "one of: " + ", ".join(spec.choices)
+    elif spec.pattern:
+        d.additional_constraints = "matches " + spec.pattern
+    return d
 
-    def __init__(self, node_name: str = "pinet") -> None:
-        super().__init__(node_name)
-        self._latest_info: CameraInfo | None = None
-        self._poses_pub = self.create_publisher(MultiPerson3DPose, "~/poses", 10)
+
+class PinetNode(LifecycleNode):
+    """Subscribes `image` + `camera_info`; publishes `~/poses`, `~/markers`, `~/debug_image`, `/diagnostics`."""
+
+    def __init__(self, node_name: str = "pinet", **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        for spec in P.ALL_PARAMS:
+            self.declare_parameter(spec.name, spec.default, descriptor(spec))
+        self.values: dict[str, Any] = {spec.name: self.get_parameter(spec.name).value for spec in P.ALL_PARAMS}
+        reasons = P.validate(self.values)
+        if reasons:
+            raise ValueError("invalid parameters: " + "; ".join(reasons))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        self.stats = StreamStats()
+        self.pipeline = None
+        self._lock = threading.Condition()
+        self._pending: tuple | None = None  # (rgb, intrinsics, stamp_ns, header, t_received)
+        self._infos: deque = deque(maxlen=_INFO_HISTORY)  # (stamp_ns, Intrinsics, CameraInfo)
+        self._active = False
+        self._worker: threading.Thread | None = None
+        self._last_persons = 0
+        self._warned: dict[str, tuple[float, int]] = {}
+
+        self._poses_pub = self.create_publisher(MultiPerson3DPose, "~/poses", QoSProfile(depth=10))
+        self._markers_pub = self.create_publisher(MarkerArray, "~/markers", QoSProfile(depth=10))
+        self._debug_pub = self.create_publisher(Image, "~/debug_image", qos_profile_sensor_data)
+        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", QoSProfile(depth=10))
         self.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data)
         self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
+        self._diag_timer = self.create_timer(self.values["diagnostics_period_s"], self._publish_diagnostics)
+
+    # ------------------------------------------------------------------ parameters
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        changes = {p.name: p.value for p in parameters}
+        reasons = P.validate(changes)
+        if not reasons and self.pipeline is not None:
+            pipeline_changes = {k: v for k, v in changes.items() if k in {s.name for s in P.PIPELINE_PARAMS}}
+            if pipeline_changes:
+                try:
+                    self.pipeline.update(**pipeline_changes)
+                except Exception as exc:  # PipelineError or a bad combination
+                    reasons.append(str(exc))
+        if reasons:
+            reason = "; ".join(reasons)
+            self.get_logger().warning(f"parameter change refused: {reason}")
+            return SetParametersResult(successful=False, reason=reason)
+        self.values.update(changes)
+        if "diagnostics_period_s" in changes:
+            self._diag_timer.cancel()
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = self.create_timer(changes["diagnostics_period_s"], self._publish_diagnostics)
+        return SetParametersResult(successful=True)
+
+    # ------------------------------------------------------------------ lifecycle
+    def _build_pipeline(self) -> bool:
+        from pinet_ros.pipeline import Pipeline, PipelineConfig, PipelineError
+
+        try:
+            pipeline = Pipeline(PipelineConfig.from_params(self.values))
+            pipeline.warmup()
+        except PipelineError as exc:
+            self.get_logger().error(f"cannot start: {exc}")
+            return False
+        self.pipeline = pipeline
+        self.get_logger().info(f"pipeline ready: backend={self.values['backend']} device={self.values['device']} "
+                               f"refine={self.values['refine']} pinet={pipeline.pinet_path}")
+        return True
+
+    def _free_pipeline(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.close()
+            self.pipeline = None
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        return TransitionCallbackReturn.SUCCESS if self._build_pipeline() else TransitionCallbackReturn.FAILURE
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        if self.pipeline is None and not self._build_pipeline():
+            return TransitionCallbackReturn.FAILURE
+        with self._lock:
+            self._pending = None
+            self._active = True
+        self._worker = threading.Thread(target=self._work, name="pinet_worker", daemon=True)
+        self._worker.start()
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self._stop_worker()
+        self._free_pipeline()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        self._stop_worker()
+        self._free_pipeline()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        self._stop_worker()
+        self._free_pipeline()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop_worker(self) -> None:
+        with self._lock:
+            self._active = False
+            self._pending = None
+            self._lock.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout=30.0)
+            self._worker = None
+
+    # ------------------------------------------------------------------ input
+    def _warn(self, kind: str, text: str) -> None:
+        """Log `text` at most once per warn_throttle_s for each `kind`, with the count suppressed meanwhile.
+
+        Own throttle: rclpy throttles per call site, which would let one kind of fault hide another."""
+        now = time.monotonic()
+        with self._lock:
+            last, suppressed = self._warned.get(kind, (-1e18, 0))
+            if now - last < self.values["warn_throttle_s"]:
+                self._warned[kind] = (last, suppressed + 1)
+                return
+            self._warned[kind] = (now, 0)
+        more = f" ({suppressed} more since the last warning)" if suppressed else ""
+        self.get_logger().warning(text + more)
 
     def _on_info(self, msg: CameraInfo) -> None:
-        self._latest_info = msg
+        try:
+            self._take_info(msg)
+        except Exception as exc:  # noqa: BLE001 - a callback that raises would stop the executor
+            self.stats.count("errors")
+            self._warn("info_error", f"CameraInfo skipped: {type(exc).__name__}: {exc}")
+
+    def _take_info(self, msg: CameraInfo) -> None:
+        # Validated on arrival so that a broken CameraInfo never replaces a good one.
+        try:
+            intrinsics = convert.camera_info_to_intrinsics(msg)
+            stamp_ns = convert.stamp_to_ns(msg.header.stamp)
+        except convert.InvalidMessage as exc:
+            self.stats.count("invalid")
+            self._warn("bad_info", f"bad CameraInfo skipped: {exc}")
+            return
+        with self._lock:
+            self._infos.append((stamp_ns, intrinsics, msg))
+
+    def _pair_info(self, stamp_ns: int):
+        """(intrinsics, CameraInfo) with the image's stamp (within sync_tolerance_s), else the latest; None if none."""
+        with self._lock:
+            if not self._infos:
+                return None
+            tol_ns = int(self.values["sync_tolerance_s"] * 1e9)
+            best = min(self._infos, key=lambda item: abs(item[0] - stamp_ns))
+            if abs(best[0] - stamp_ns) > tol_ns:
+                best = self._infos[-1]
+            return best[1], best[2]
 
     def _on_image(self, msg: Image) -> None:
-        if self._latest_info is None:
-            self.get_logger().warning("no CameraInfo received yet: image dropped", throttle_duration_sec=5.0)
+        try:
+            self._take_image(msg)
+        except Exception as exc:  # noqa: BLE001 - a callback that raises would stop the executor
+            self.stats.count("errors")
+            self._warn("image_error", f"image skipped: {type(exc).__name__}: {exc}")
+
+    def _take_image(self, msg: Image) -> None:
+        """Validate and decode at once (cheap next to the models), so a bad image never displaces a good
+        pending one; the worker only ever sees frames it can process."""
+        self.stats.input()
+        if not self._active:
             return
-        out = MultiPerson3DPose()
-        out.header = msg.header
-        out.joint_names = list(MUPOTS17.joint_names)
-        out.bones = MUPOTS17.bones_flat()
-        self._poses_pub.publish(out)
+        try:
+            stamp_ns = convert.stamp_to_ns(msg.header.stamp)
+            paired = self._pair_info(stamp_ns)
+            if paired is None:
+                self.stats.count("no_camera_info")
+                self._warn("no_info", "no valid CameraInfo received yet on 'camera_info': image skipped")
+                return
+            intrinsics, info = paired
+            convert.check_info_matches_image(info, msg)
+            rgb = convert.image_to_rgb(msg)
+        except convert.InvalidMessage as exc:
+            self.stats.count("invalid")
+            self._warn("bad_image", f"bad image skipped: {exc}")
+            return
+        with self._lock:
+            if self._pending is not None:
+                self.stats.count("dropped")
+            self._pending = (rgb, intrinsics, stamp_ns, msg.header, time.monotonic())
+            self._lock.notify()
+
+    # ------------------------------------------------------------------ worker
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while self._active and self._pending is None:
+                    self._lock.wait(timeout=0.5)
+                if not self._active:
+                    return
+                frame = self._pending
+                self._pending = None
+            try:
+                self._process(*frame)
+            except Exception as exc:  # noqa: BLE001 - the node must survive anything a frame does
+                self.stats.count("errors")
+                self.get_logger().error(f"frame skipped: {type(exc).__name__}: {exc}",
+                                        throttle_duration_sec=self.values["warn_throttle_s"])
+
+    def _process(self, rgb, intrinsics, stamp_ns: int, header, t_received: float) -> None:
+        pipeline = self.pipeline
+        if pipeline is None:
+            return
+        t_start = time.monotonic()
+        result = pipeline.process(rgb, intrinsics, stamp_ns, header.frame_id)
+        poses = convert.frame_result_to_msg(result)
+        if not self._active:
+            return
+        self._poses_pub.publish(poses)
+        if self.values["publish_markers"]:
+            self._markers_pub.publish(convert.frame_result_to_markers(result,
+                                                                      lifetime_s=self.values["marker_lifetime_s"]))
+        if self._debug_pub.get_subscription_count() > 0:
+            from pinet_ros.render import draw_overlay
+
+            self._debug_pub.publish(convert.rgb_to_image_msg(draw_overlay(rgb, result), header))
+        now_ns = self.get_clock().now().nanoseconds
+        self._last_persons = len(result.persons)
+        self.stats.output(latency_s=(now_ns - stamp_ns) * 1e-9, processing_s=time.monotonic() - t_received)
+
+    # ------------------------------------------------------------------ diagnostics
+    def _publish_diagnostics(self) -> None:
+        snap = self.stats.snapshot()
+        status = DiagnosticStatus(name=f"{self.get_name()}: pose pipeline", hardware_id=self.values["device"])
+        if self.pipeline is None or not self._active:
+            status.level, status.message = DiagnosticStatus.WARN, "inactive"
+        elif snap["input_rate_hz"] == 0:
+            status.level, status.message = DiagnosticStatus.WARN, "no images"
+        elif snap["output_rate_hz"] == 0:
+            status.level, status.message = DiagnosticStatus.WARN, "images arrive but nothing is published"
+        else:
+            status.level, status.message = DiagnosticStatus.OK, "running"
+        snap["persons_last_frame"] = float(self._last_persons)
+        status.values = [KeyValue(key=k, value=f"{v:.6g}") for k, v in snap.items()]
+        self._diag_pub.publish(DiagnosticArray(header=_header_now(self), status=[status]))
+
+
+def _header_now(node: LifecycleNode):
+    from std_msgs.msg import Header
+
+    return Header(stamp=node.get_clock().now().to_msg())
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the node until Ctrl-C; standard --ros-args (remappings, -p, --params-file) are accepted.
+
+    Exit codes: 0 normal shutdown, 1 configuration failed (e.g. weights), 2 invalid parameters at start-up.
+    """
     rclpy.init(args=argv if argv is not None else sys.argv)
     node = None
+    code = 0
     try:
-        node = PinetNode()
+        try:
+            node = PinetNode()
+        except Exception as exc:  # noqa: BLE001 - rclpy raises its own types for out-of-range overrides
+            print(f"pinet_node: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
+        if node.values["autostart"]:
+            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                node.get_logger().fatal("configuration failed (see the error above); exiting")
+                return 1
+            node.trigger_activate()
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         if node is not None:
+            node._stop_worker()
+            node._free_pipeline()
             node.destroy_node()
         rclpy.try_shutdown()
-    return 0
+    return code
 
 
 if __name__ == "__main__":

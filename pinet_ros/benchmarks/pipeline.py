@@ -15,14 +15,9 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 
-from pinet_ros.core.camera import Intrinsics
+from pinet_ros.io.camera_yaml import assumed_intrinsics
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
-
-
-def assumed_intrinsics(width: int, height: int) -> Intrinsics:
-    """The documented assumed pinhole for images without calibration: fx = fy = width, centred."""
-    return Intrinsics(fx=float(width), fy=float(width), cx=width / 2.0, cy=height / 2.0)
 
 
 def load_bgr_frames(samples: Path = SAMPLES, vtest_frames: int = 30) -> dict[str, list[np.ndarray]]:

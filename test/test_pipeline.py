@@ -1,0 +1,128 @@
+"""The whole pipeline on real images with the embedded default (mediapipe + the packaged PI-Net)."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pinet_ros.core.camera import Intrinsics
+from pinet_ros.core.skeleton import MUPOTS17
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def _need(name: str) -> Path:
+    path = SAMPLES / name
+    if not path.is_file():
+        pytest.fail(f"{path} missing: make setup fetches the opencv-doc samples (scripts/get_samples.sh)")
+    return path
+
+
+def _basketball() -> np.ndarray:
+    return cv2.imread(str(_need("basketball2.png")), cv2.IMREAD_COLOR)[..., ::-1].copy()
+
+
+def _intr(w: int, h: int) -> Intrinsics:
+    return Intrinsics(fx=float(w), fy=float(w), cx=w / 2, cy=h / 2)
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    from pinet_ros.pipeline import Pipeline, PipelineConfig
+
+    p = Pipeline(PipelineConfig())
+    yield p
+    p.close()
+
+
+def _bone(j: np.ndarray, a: str, b: str) -> float:
+    return float(np.linalg.norm(j[MUPOTS17.index(a)] - j[MUPOTS17.index(b)]))
+
+
+def test_basketball2_two_men_in_metres_left_to_right(pipeline):
+    pipeline.reset()
+    result = pipeline.process(_basketball(), _intr(640, 480), stamp_ns=5_000_000_000, frame_id="cam")
+    assert result.stamp_ns == 5_000_000_000 and result.frame_id == "cam" and result.image_size == (640, 480)
+    assert len(result.persons) == 2
+    left, right = sorted(result.persons, key=lambda p: p.bbox_xywh[0])
+    assert left.root_m[0] < right.root_m[0]
+    for person in result.persons:
+        assert 1.0 <= person.root_m[2] <= 8.0
+        np.testing.assert_allclose(person.root_m, person.joints_m[MUPOTS17.root])
+        for joints in (person.joints_m, person.joints_initial_m):
+            assert np.all(np.isfinite(joints))
+            assert 0.25 <= _bone(joints, "r_hip", "r_knee") <= 0.65
+            assert 0.15 <= _bone(joints, "l_shoulder", "l_elbow") <= 0.45
+        assert person.id >= 1 and 0.0 <= person.score <= 1.0
+        assert person.joint_confidence.shape == (17,) and np.all((0 <= person.joint_confidence) &
+                                                                 (person.joint_confidence <= 1))
+    assert result.interaction.shape == (2, 2)
+    np.testing.assert_allclose(result.interaction.sum(axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(left.joints_m, left.joints_initial_m)  # PI-Net changed something
+
+
+def test_same_input_twice_gives_identical_output():
+    from pinet_ros.pipeline import Pipeline, PipelineConfig
+
+    outs = []
+    for _ in range(2):
+        p = Pipeline(PipelineConfig())
+        r = p.process(_basketball(), _intr(640, 480), stamp_ns=0)
+        outs.append(np.stack([q.joints_m for q in r.persons]))
+        p.close()
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_refine_off_publishes_the_backend_estimate(pipeline):
+    pipeline.update(refine=False)
+    try:
+        r = pipeline.process(_basketball(), _intr(640, 480), stamp_ns=10)
+    finally:
+        pipeline.update(refine=True)
+    assert r.interaction is None and len(r.persons) == 2
+    for q in r.persons:
+        np.testing.assert_array_equal(q.joints_m, q.joints_initial_m)
+
+
+def test_ids_stable_over_consecutive_video_frames():
+    from pinet_ros.pipeline import Pipeline, PipelineConfig
+
+    cap = cv2.VideoCapture(str(_need("vtest.avi")))
+    frames = [cap.read()[1] for _ in range(6)]
+    cap.release()
+    pipeline = Pipeline(PipelineConfig(small_people=True))  # vtest's pedestrians are below 100 px
+    ids = []
+    for i, bgr in enumerate(frames):
+        h, w = bgr.shape[:2]
+        r = pipeline.process(bgr[..., ::-1].copy(), _intr(w, h), stamp_ns=i * 100_000_000)
+        ids.append({q.id for q in r.persons})
+    assert ids[0], "nobody found in the first vtest frame"
+    # people stay in view over 0.5 s: most ids of the first frame are still there in the last one
+    assert len(ids[0] & ids[-1]) >= max(1, len(ids[0]) - 1)
+    pipeline.close()
+
+
+def test_live_update_refuses_start_up_settings_and_bad_values(pipeline):
+    from pinet_ros.pipeline import PipelineError
+
+    with pytest.raises(PipelineError, match="start-up"):
+        pipeline.update(backend="3dmppe")
+    with pytest.raises(PipelineError, match="score_threshold"):
+        pipeline.update(score_threshold=2.0)
+    with pytest.raises(ValueError):
+        pipeline.process(np.zeros((10, 10), np.uint8), _intr(10, 10), 0)
+
+
+def test_missing_weights_and_cuda_without_gpu_fail_clearly(tmp_path):
+    import torch
+
+    from pinet_ros.pipeline import Pipeline, PipelineConfig, PipelineError
+
+    with pytest.raises(PipelineError, match="nothing_here"):
+        Pipeline(PipelineConfig(pinet_weights=str(tmp_path / "nothing_here.safetensors")))
+    if not torch.cuda.is_available():
+        with pytest.raises(PipelineError, match="no usable CUDA"):
+            Pipeline(PipelineConfig(device="cuda"))
+    with pytest.raises(PipelineError, match="posenet_muco|PoseNet|not found"):
+        Pipeline(PipelineConfig(backend="3dmppe", posenet_weights=str(tmp_path / "p.pth.tar")))
