@@ -154,13 +154,15 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stream", help="player at a camera rate into the node: rate, latency, drops, backlog")
     p.add_argument("--rate", type=float, default=30.0, help="player rate, Hz")
     p.add_argument("--duration", type=float, default=60.0, help="seconds")
-    p.add_argument("--source", default=None, help="video/folder/bag to play (default data/samples/vtest.avi)")
+    p.add_argument("--source", default=None,
+                   help="video/folder/image/bag to play (default data/samples/basketball2.png, looped)")
     p.set_defaults(func=_bench_stream)
     p = sub.add_parser("soak", help="many frames through the node: memory, threads and open files over time")
     p.add_argument("--frames", type=int, default=20000, help="frames the node must receive")
     p.add_argument("--rate", type=float, default=60.0, help="player rate, Hz")
     p.add_argument("--warmup", type=int, default=1000, help="frames before the first memory sample")
-    p.add_argument("--source", default=None, help="video/folder/bag to play (default data/samples/vtest.avi)")
+    p.add_argument("--source", default=None,
+                   help="video/folder/image/bag to play (default data/samples/basketball2.png, looped)")
     p.set_defaults(func=_bench_soak)
 
 
@@ -184,14 +186,25 @@ def register_synth(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_synth)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train_groups(path: str) -> list:
+    """Training images from a synthetic .npz or a MuCo-3DHP .json with PoseNet estimates."""
+    if path.endswith(".json"):
+        from pinet_ros.data.muco import read_muco
+
+        return list(read_muco(path))
     from pinet_ros.data.synthetic import load_groups
+
+    return load_groups(path)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pinet_ros.evaluate import load_eval_groups
     from pinet_ros.train import TrainConfig, train
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                          seed=args.seed, device=args.device, order=args.order)
-    groups_val = load_groups(args.val) if args.val else None
-    record = train(load_groups(args.train), config, args.out, groups_val=groups_val, resume=args.resume,
+    groups_val = load_eval_groups(args.val) if args.val else None
+    record = train(_train_groups(args.train), config, args.out, groups_val=groups_val, resume=args.resume,
                    progress=not args.quiet, data_description=f"train={args.train} val={args.val}")
     print(f"wrote {record['weights']} and its JSON record; final {record['final_metrics']}")
     return 0
@@ -199,9 +212,11 @@ def _train(args: argparse.Namespace) -> int:
 
 def register_train(subparsers: argparse._SubParsersAction) -> None:
     """``pinet-ros train``: the paper's recipe by default (see pinet_ros.train.TrainConfig)."""
-    p = subparsers.add_parser("train", help="train PI-Net on scenes written by `pinet-ros synth`")
-    p.add_argument("--train", required=True, help="training scenes (.npz from `pinet-ros synth`)")
-    p.add_argument("--val", default=None, help="validation scenes (.npz)")
+    p = subparsers.add_parser("train", help="train PI-Net on synthetic scenes or MuCo-3DHP")
+    p.add_argument("--train", required=True, help="training images: .npz from `pinet-ros synth`, or MuCo-3DHP "
+                                                  ".json with keypoints_cam_posenet (the PI-Net release's file)")
+    p.add_argument("--val", default=None, help="validation images (.npz, or MuPoTS-3D .json with "
+                                               "keypoints_cam_posenet)")
     p.add_argument("--out", required=True, help="output weights (.safetensors); the JSON record goes beside it")
     p.add_argument("--epochs", type=int, default=25)
     p.add_argument("--batch-size", type=int, default=4)

@@ -253,6 +253,8 @@ class PinetNode(LifecycleNode):
             try:
                 self._process(*frame)
             except Exception as exc:  # noqa: BLE001 - the node must survive anything a frame does
+                if not self.context.ok():  # shutting down (Ctrl-C) while a frame was in flight
+                    return
                 self.stats.count("errors")
                 self.get_logger().error(f"frame skipped: {type(exc).__name__}: {exc}",
                                         throttle_duration_sec=self.values["warn_throttle_s"])

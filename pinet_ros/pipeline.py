@@ -147,6 +147,11 @@ class Pipeline:
         self.config = config = config or PipelineConfig()
         if config.threads > 0:
             torch.set_num_threads(config.threads)
+        elif config.backend == "mediapipe":
+            # PI-Net is then the only torch work: one small forward per frame between MediaPipe runs, which
+            # measured 3.5 ms on one thread and 3-13 ms on two (the second thread's wake-up and contention
+            # with MediaPipe's own threads) on a 2-core machine.
+            torch.set_num_threads(1)
         self.device = resolve_device(config.device)
         self.pinet = None
         self.pinet_path = ""

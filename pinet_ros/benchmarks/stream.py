@@ -83,7 +83,7 @@ def run_node_session(duration_s: float, rate: float, source: Path | None = None,
 
     from pinet_ros.msg import MultiPerson3DPose
 
-    source = source or SAMPLES / "vtest.avi"
+    source = source or SAMPLES / "basketball2.png"
     if not source.exists():
         raise FileNotFoundError(f"{source} missing: run scripts/get_samples.sh (or make setup)")
     env = dict(os.environ)

@@ -73,3 +73,25 @@ def test_bbox_root_output(tmp_path):
     path.write_text(json.dumps([{"image_id": 3, "bbox": [1, 2, 3, 4], "score": 0.9}]))
     with pytest.raises(AnnotationError, match="root_cam"):
         read_bbox_root(path)
+
+
+def test_pinet_ros_train_accepts_a_muco_file(tmp_path):
+    """`pinet-ros train --train MuCo.json`: the released format straight into the paper's recipe."""
+    from pinet_ros.cli import main
+    from pinet_ros.models.pinet import load_pinet
+
+    anns = []
+    for image_id in (1, 2, 3):
+        for k in range(2):
+            gt = RNG.normal(0, 300, (21, 3)) + [800 * k, 0, 4000]
+            anns.append({**_person(21, image_id, 10 * image_id + k), "keypoints_cam": gt.tolist(),
+                         "keypoints_cam_posenet": (gt[:17] + RNG.normal(0, 50, (17, 3))).tolist()})
+    images = [{"id": i, "file_name": f"unaugmented_set/{i}/img.jpg", "width": 2048, "height": 2048,
+               "f": [1500.0, 1500.0], "c": [1024.0, 1024.0]} for i in (1, 2, 3)]
+    path = tmp_path / "MuCo-3DHP_with_posenet_result_filter.json"
+    path.write_text(json.dumps({"images": images, "annotations": anns}))
+    out = tmp_path / "pinet.safetensors"
+    assert main(["train", "--train", str(path), "--out", str(out), "--epochs", "1", "--quiet"]) == 0
+    assert load_pinet(out) is not None
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["config"]["lr"] == 1e-5 and record["config"]["batch_size"] == 4  # the paper's recipe
