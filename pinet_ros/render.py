@@ -164,8 +164,8 @@ def _panel(result: FrameResult, axes: tuple[int, int], flip_v: bool, names: tupl
 def plot_skeletons_3d(result: FrameResult, path: str | Path, title: str = "", panel_px: int = 480) -> np.ndarray:
     """Write a PNG with every person's 3D skeleton from the front and from above.
 
-    Orthographic virtual cameras in the camera optical frame: the front view shows x (right) against y (up
-    on the page = -y), the top view x against z (forward = up on the page). Refined joints are solid, initial
+    Orthographic virtual cameras in the camera optical frame: the front view shows x (right) against y (down
+    the page, as in the image, so people stand upright), the top view x against z (forward = up on the page). Refined joints are solid, initial
     (before PI-Net) dashed and faded, one colour per tracking id; both views share their scale on both axes
     and carry a metre grid. Non-finite joints are skipped.
 
@@ -181,7 +181,8 @@ def plot_skeletons_3d(result: FrameResult, path: str | Path, title: str = "", pa
     """
     if panel_px < 200:
         raise ValueError(f"panel_px must be >= 200, got {panel_px}")
-    front = _panel(result, (0, 1), True, ("x", "-y"), "front (x right, -y up)", panel_px)
+    # image rows grow downwards like the optical frame's y, so the front view needs no flip to stand upright
+    front = _panel(result, (0, 1), False, ("x", "y"), "front (x right, y down)", panel_px)
     top = _panel(result, (0, 2), True, ("x", "z"), "top (x right, z forward)", panel_px)
     header = np.full((36, 2 * panel_px + 8, 3), 255, np.uint8)
     text = title or f"{result.frame_id}  t={result.stamp_ns / 1e9:.3f} s  {len(result.persons)} people"

@@ -96,6 +96,21 @@ def test_plot_top_view_puts_the_farther_person_higher(tmp_path):
     assert mean_row(2) < mean_row(1)
 
 
+def test_plot_front_view_stands_people_upright(tmp_path):
+    high, low = standing_person(1, -0.5, 3.0, 100), standing_person(2, 0.5, 3.0, 200)
+    for p, dy in ((high, -1.5), (low, 1.5)):  # camera y points down: `high` is 3 m above `low`
+        p.joints_m = p.joints_m + [0.0, dy, 0.0]
+        p.joints_initial_m = p.joints_m
+    picture = plot_skeletons_3d(result(high, low), tmp_path / "x.png", panel_px=300)
+    front = picture[36:, :300]
+
+    def mean_row(pid):
+        rows, _ = np.nonzero(np.all(front == np.array(color_for_id_rgb8(pid)), axis=2))
+        return rows.mean()
+
+    assert mean_row(1) < mean_row(2)
+
+
 def test_plot_handles_no_people_and_nan(tmp_path):
     plot_skeletons_3d(result(), tmp_path / "empty.png")
     p = standing_person(3, 0.0, 3.0, 100)
