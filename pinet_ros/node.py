@@ -196,16 +196,29 @@ class PinetNode(LifecycleNode):
         with self._lock:
             self._infos.append((stamp_ns, intrinsics, msg))
 
-    def _pair_info(self, stamp_ns: int):
-        """(intrinsics, CameraInfo) with the image's stamp (within sync_tolerance_s), else the latest; None if none."""
+    def _pair_info(self, image: Image, stamp_ns: int):
+        """(intrinsics, CameraInfo) for `image`: among the recent CameraInfos that describe an image of its
+        size, the one with its stamp (within sync_tolerance_s), else the latest; None if there is none."""
         with self._lock:
-            if not self._infos:
-                return None
-            tol_ns = int(self.values["sync_tolerance_s"] * 1e9)
-            best = min(self._infos, key=lambda item: abs(item[0] - stamp_ns))
-            if abs(best[0] - stamp_ns) > tol_ns:
-                best = self._infos[-1]
-            return best[1], best[2]
+            infos = list(self._infos)
+        if not infos:
+            return None
+        fitting = []
+        for item in infos:
+            try:
+                convert.check_info_matches_image(item[2], image)
+                fitting.append(item)
+            except convert.InvalidMessage:
+                continue
+        if not fitting:
+            # the newest one's mismatch is the clearest reason to give
+            convert.check_info_matches_image(infos[-1][2], image)
+            return None
+        tol_ns = int(self.values["sync_tolerance_s"] * 1e9)
+        best = min(fitting, key=lambda item: abs(item[0] - stamp_ns))
+        if abs(best[0] - stamp_ns) > tol_ns:
+            best = fitting[-1]
+        return best[1], best[2]
 
     def _on_image(self, msg: Image) -> None:
         try:
@@ -222,13 +235,12 @@ class PinetNode(LifecycleNode):
             return
         try:
             stamp_ns = convert.stamp_to_ns(msg.header.stamp)
-            paired = self._pair_info(stamp_ns)
+            paired = self._pair_info(msg, stamp_ns)
             if paired is None:
                 self.stats.count("no_camera_info")
                 self._warn("no_info", "no valid CameraInfo received yet on 'camera_info': image skipped")
                 return
-            intrinsics, info = paired
-            convert.check_info_matches_image(info, msg)
+            intrinsics, _ = paired
             rgb = convert.image_to_rgb(msg)
         except convert.InvalidMessage as exc:
             self.stats.count("invalid")
