@@ -29,7 +29,14 @@ done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pinet_samples.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 log "downloading opencv-doc (about 96 MB) for ${missing[*]}"
-if ! (cd "$TMP" && apt-get download -q opencv-doc >"$TMP/apt.log" 2>&1); then
+download() { (cd "$TMP" && apt-get download -q opencv-doc >"$TMP/apt.log" 2>&1); }
+if ! download && [ "$(id -u)" = 0 ]; then
+  # A fresh machine may have no package index yet; as root we can fetch it and try again.
+  log "apt-get download failed; running apt-get update once"
+  apt-get update -qq >"$TMP/update.log" 2>&1 || cat "$TMP/update.log" >&2
+  download || true
+fi
+if ! ls "$TMP"/opencv-doc_*.deb >/dev/null 2>&1; then
   cat "$TMP/apt.log" >&2
   log "error: 'apt-get download opencv-doc' failed (no Debian mirror reachable, or run 'apt-get update')." >&2
   exit 1
