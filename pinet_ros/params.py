@@ -89,9 +89,10 @@ PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
               "(slower)", read_only=True),
     ParamSpec("flip_test", False, "3dmppe: average PoseNet with its mirrored crops (slower)"),
     ParamSpec("tracking", True, "stable person ids across frames (false: every id is 0)"),
-    ParamSpec("track_max_distance_m", 0.8, "tracking gate: largest root jump between frames, metres",
+    ParamSpec("track_max_distance_m", 0.8, "tracking gate: largest root jump between frames, metres (for people "
+              "within 4 m; it grows in proportion to depth beyond, as monocular depth error does)",
               low=0.01, high=10.0),
-    ParamSpec("track_max_age_s", 1.0, "a person unseen this long (image time, seconds) gets a new id",
+    ParamSpec("track_max_age_s", 2.0, "a person unseen this long (image time, seconds) gets a new id",
               low=0.01, high=60.0),
     ParamSpec("smoothing", False, "One-Euro smoothing of each tracked person's joints (needs tracking)"),
     ParamSpec("smoothing_min_cutoff_hz", 1.0, "One-Euro cut-off at rest, Hz (lower: smoother, more lag)",

@@ -57,7 +57,7 @@ class PipelineConfig:
     flip_test: bool = False
     tracking: bool = True
     track_max_distance_m: float = 0.8
-    track_max_age_s: float = 1.0
+    track_max_age_s: float = 2.0
     smoothing: bool = False
     smoothing_min_cutoff_hz: float = 1.0
     smoothing_beta: float = 0.3

@@ -51,3 +51,12 @@ def test_empty_frames_and_bad_shapes():
         tr.update(np.zeros((2, 3)), np.zeros((1, 4)), 0.0)
     with pytest.raises(ValueError):
         TrackerConfig(max_root_distance_m=0)
+
+
+def test_distance_gate_grows_with_depth():
+    # a 1.5 m jump with no box overlap: someone else at 3 m, but within monocular depth noise at 12 m
+    near, far = Tracker(), Tracker()
+    near.update(np.array([[0.0, 0, 3.0]]), _boxes([100]), 0.0)
+    far.update(np.array([[0.0, 0, 12.0]]), _boxes([100]), 0.0)
+    assert list(near.update(np.array([[0.0, 0, 4.5]]), _boxes([300]), 0.1)) == [2]
+    assert list(far.update(np.array([[0.0, 0, 13.5]]), _boxes([300]), 0.1)) == [1]
