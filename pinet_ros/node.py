@@ -68,6 +68,7 @@ class PinetNode(LifecycleNode):
         self.stats = StreamStats()
         self.pipeline = None
         self._lock = threading.Condition()
+        self._pipeline_lock = threading.Lock()  # held by the worker for a frame and by live setting changes
         self._pending: tuple | None = None  # (rgb, intrinsics, stamp_ns, header, t_received)
         self._infos: deque = deque(maxlen=_INFO_HISTORY)  # (stamp_ns, Intrinsics, CameraInfo)
         self._active = False
@@ -91,7 +92,8 @@ class PinetNode(LifecycleNode):
             pipeline_changes = {k: v for k, v in changes.items() if k in {s.name for s in P.PIPELINE_PARAMS}}
             if pipeline_changes:
                 try:
-                    self.pipeline.update(**pipeline_changes)
+                    with self._pipeline_lock:  # never change settings in the middle of a frame
+                        self.pipeline.update(**pipeline_changes)
                 except Exception as exc:  # PipelineError or a bad combination
                     reasons.append(str(exc))
         if reasons:
@@ -114,6 +116,9 @@ class PinetNode(LifecycleNode):
             pipeline.warmup()
         except PipelineError as exc:
             self.get_logger().error(f"cannot start: {exc}")
+            return False
+        except Exception as exc:  # noqa: BLE001 - e.g. a model runtime failing to initialise
+            self.get_logger().error(f"cannot start: {type(exc).__name__}: {exc}")
             return False
         self.pipeline = pipeline
         self.get_logger().info(f"pipeline ready: backend={self.values['backend']} device={self.values['device']} "
@@ -276,7 +281,8 @@ class PinetNode(LifecycleNode):
         if pipeline is None:
             return
         t_start = time.monotonic()
-        result = pipeline.process(rgb, intrinsics, stamp_ns, header.frame_id)
+        with self._pipeline_lock:
+            result = pipeline.process(rgb, intrinsics, stamp_ns, header.frame_id)
         poses = convert.frame_result_to_msg(result)
         if not self._active:
             return
