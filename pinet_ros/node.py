@@ -71,6 +71,7 @@ class PinetNode(LifecycleNode):
         self._pipeline_lock = threading.Lock()  # held by the worker for a frame and by live setting changes
         self._pending: tuple | None = None  # (rgb, intrinsics, stamp_ns, header, t_received)
         self._infos: deque = deque(maxlen=_INFO_HISTORY)  # (stamp_ns, Intrinsics, CameraInfo)
+        self._waiting: Image | None = None  # newest image received before any valid CameraInfo
         self._active = False
         self._worker: threading.Thread | None = None
         self._last_persons = 0
@@ -162,6 +163,7 @@ class PinetNode(LifecycleNode):
         with self._lock:
             self._active = False
             self._pending = None
+            self._waiting = None
             self._lock.notify_all()
         if self._worker is not None:
             self._worker.join(timeout=30.0)
@@ -200,6 +202,9 @@ class PinetNode(LifecycleNode):
             return
         with self._lock:
             self._infos.append((stamp_ns, intrinsics, msg))
+            waiting, self._waiting = self._waiting, None
+        if waiting is not None:  # the first image of a stream, which came before any CameraInfo
+            self._pair_and_enqueue(waiting, convert.stamp_to_ns(waiting.header.stamp))
 
     def _pair_info(self, image: Image, stamp_ns: int):
         """(intrinsics, CameraInfo) for `image`: among the recent CameraInfos that describe an image of its
@@ -240,10 +245,23 @@ class PinetNode(LifecycleNode):
             return
         try:
             stamp_ns = convert.stamp_to_ns(msg.header.stamp)
+        except convert.InvalidMessage as exc:
+            self.stats.count("invalid")
+            self._warn("bad_image", f"bad image skipped: {exc}")
+            return
+        self._pair_and_enqueue(msg, stamp_ns)
+
+    def _pair_and_enqueue(self, msg: Image, stamp_ns: int) -> None:
+        try:
             paired = self._pair_info(msg, stamp_ns)
             if paired is None:
-                self.stats.count("no_camera_info")
-                self._warn("no_info", "no valid CameraInfo received yet on 'camera_info': image skipped")
+                # Before any CameraInfo: keep the newest image until one arrives (its CameraInfo may simply
+                # have been delivered after it); the one it replaces is skipped.
+                with self._lock:
+                    replaced, self._waiting = self._waiting, msg
+                if replaced is not None:
+                    self.stats.count("no_camera_info")
+                    self._warn("no_info", "no valid CameraInfo received yet on 'camera_info': image skipped")
                 return
             intrinsics, _ = paired
             rgb = convert.image_to_rgb(msg)

@@ -1,0 +1,87 @@
+"""The node's input handling in-process (no models): pairing, validation on arrival, latest-frame dropping.
+
+The node is built without configuring it and marked active by hand, so only the message handling runs.
+"""
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+
+@pytest.fixture
+def node():
+    import rclpy
+
+    from pinet_ros.node import PinetNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    n = PinetNode(context=context)
+    n._active = True  # accept input; no worker runs, so _pending shows what it would take next
+    yield n
+    n._active = False
+    n.destroy_node()
+    rclpy.shutdown(context=context)
+
+
+def _stamp(t_s: float):
+    from builtin_interfaces.msg import Time
+
+    return Time(sec=int(t_s), nanosec=int(round((t_s % 1) * 1e9)))
+
+
+def _info(t_s: float, w: int = 64, h: int = 48, f: float = 100.0):
+    from sensor_msgs.msg import CameraInfo
+
+    info = CameraInfo(width=w, height=h)
+    info.header.stamp = _stamp(t_s)
+    info.k = [f, 0.0, w / 2, 0.0, f, h / 2, 0.0, 0.0, 1.0]
+    return info
+
+
+def _image(t_s: float, w: int = 64, h: int = 48, value: int = 7, **fields):
+    from sensor_msgs.msg import Image
+
+    img = Image(width=w, height=h, **{"encoding": "rgb8", "step": w * 3, **fields})
+    img.header.stamp = _stamp(t_s)
+    img.header.frame_id = "cam"
+    img.data = bytes([value]) * (w * h * 3)
+    return img
+
+
+def test_image_pairs_with_the_info_of_its_stamp_and_size(node):
+    node._on_info(_info(1.0, f=100.0))
+    node._on_info(_info(2.0, f=200.0))
+    node._on_info(_info(2.0, w=32, h=24, f=300.0))  # newest, but for another image size
+    node._on_image(_image(1.0))
+    assert node._pending[1].fx == 100.0  # same stamp wins over newer
+    node._on_image(_image(5.0))
+    assert node._pending[1].fx == 200.0  # no stamp match: the newest of the right size
+    assert node.stats.counters["dropped"] == 1
+
+
+def test_bad_messages_never_displace_a_good_frame(node):
+    node._on_info(_info(1.0))
+    node._on_image(_image(1.0, value=9))
+    good = node._pending
+    node._on_image(_image(1.0, w=10, h=10))                         # no CameraInfo of its size
+    node._on_image(_image(1.0, encoding="32FC1", step=64 * 4))     # unsupported encoding
+    bad = _image(1.0)
+    bad.data = bad.data[:100]                                       # truncated
+    node._on_image(bad)
+    bad_info = _info(1.0, f=float("nan"))
+    node._on_info(bad_info)                                         # never stored
+    assert node._pending is good
+    assert node.stats.counters["invalid"] == 4 and node.stats.counters["dropped"] == 0
+    assert len(node._infos) == 1
+    np.testing.assert_array_equal(node._pending[0], 9)
+
+
+def test_first_image_waits_for_a_late_camera_info(node):
+    node._on_image(_image(1.0))
+    assert node._pending is None and node.stats.counters["no_camera_info"] == 0
+    node._on_image(_image(1.1))  # replaces the waiting one, which counts as skipped
+    assert node.stats.counters["no_camera_info"] == 1
+    node._on_info(_info(1.1))
+    assert node._pending is not None and node._pending[2] == 1_100_000_000
