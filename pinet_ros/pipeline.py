@@ -93,7 +93,8 @@ def resolve_device(device: str) -> torch.device:
 
 
 def _weight_path(explicit: str, registry_name: str) -> str:
-    """`explicit` if given (it must exist), else the registry's file `registry_name`."""
+    """`explicit` if given (it must exist), else the registry's file `registry_name`, checked against its
+    registered sha256 where one is known."""
     from pinet_ros import weights
 
     if explicit:
@@ -103,9 +104,15 @@ def _weight_path(explicit: str, registry_name: str) -> str:
                                 f"`pinet-ros weights info {registry_name}` says how to get it)")
         return str(path)
     try:
-        return str(weights.find_weight(registry_name, explicit or None))
+        path = weights.find_weight(registry_name)
     except FileNotFoundError as exc:
         raise PipelineError(str(exc)) from None
+    spec = weights.get_spec(registry_name)
+    if spec.sha256 and weights.sha256_file(path) != spec.sha256:
+        raise PipelineError(f"{path} does not match the sha256 registered for {registry_name} ({spec.sha256}): "
+                            "the file is corrupt or was modified; reinstall it "
+                            f"(`pinet-ros weights info {registry_name}`)")
+    return str(path)
 
 
 def _make_backend(config: PipelineConfig, device: torch.device) -> Backend:

@@ -126,3 +126,19 @@ def test_missing_weights_and_cuda_without_gpu_fail_clearly(tmp_path):
             Pipeline(PipelineConfig(device="cuda"))
     with pytest.raises(PipelineError, match="posenet_muco|PoseNet|not found"):
         Pipeline(PipelineConfig(backend="3dmppe", posenet_weights=str(tmp_path / "p.pth.tar")))
+
+
+def test_a_modified_registry_file_is_refused_by_its_sha256(tmp_path, monkeypatch):
+    from pinet_ros import weights
+    from pinet_ros.pipeline import PipelineError, _weight_path
+
+    good = weights.find_weight("pinet_synthetic")
+    assert _weight_path("", "pinet_synthetic") == str(good)
+    tampered = tmp_path / "pinet_synthetic" / good.name
+    tampered.parent.mkdir()
+    data = bytearray(good.read_bytes())
+    data[-1] ^= 0xFF  # one flipped bit in the last tensor: still loads, but is not the registered file
+    tampered.write_bytes(bytes(data))
+    monkeypatch.setenv("PINET_WEIGHTS_DIR", str(tmp_path))  # searched before the packaged copy
+    with pytest.raises(PipelineError, match="sha256"):
+        _weight_path("", "pinet_synthetic")
