@@ -165,9 +165,9 @@ def plot_skeletons_3d(result: FrameResult, path: str | Path, title: str = "", pa
     """Write a PNG with every person's 3D skeleton from the front and from above.
 
     Orthographic virtual cameras in the camera optical frame: the front view shows x (right) against y (down
-    the page, as in the image, so people stand upright), the top view x against z (forward = up on the page). Refined joints are solid, initial
-    (before PI-Net) dashed and faded, one colour per tracking id; both views share their scale on both axes
-    and carry a metre grid. Non-finite joints are skipped.
+    the page, as in the image, so people stand upright), the top view x against z (forward = up on the
+    page). Refined joints are solid, initial (before PI-Net) dashed and faded, one colour per tracking id;
+    both views share their scale on both axes and carry a metre grid. Non-finite joints are skipped.
 
     Args:
         result: the frame; `joints_m`, `joints_initial_m` (17, 3) metres.

@@ -4,9 +4,10 @@ Each frame, the cost between every live track and every detection mixes the 3D d
 (metres, normalised by the distance gate) and the 2D box overlap (1 - IoU); pairs beyond both gates are
 forbidden. The distance gate is `max_root_distance_m` up to `depth_ref_m` and grows in proportion to the
 detection's depth beyond it, because a monocular root depth's error grows with distance (on vtest.avi's
-pedestrians 10-18 m away this halved the number of ids handed out). scipy's Hungarian solver picks the cheapest one-to-one assignment. Unmatched detections open new
-tracks with the next id; tracks unseen for longer than `max_age_s` are dropped. Ids start at 1 (0 means
-"tracking off" in the messages) and are never reused.
+pedestrians 10-18 m away this halved the number of ids handed out). scipy's Hungarian solver picks the
+cheapest one-to-one assignment. Unmatched detections open new tracks with the next id; tracks unseen for
+longer than `max_age_s` are dropped. Ids start at 1 (0 means "tracking off" in the messages) and are never
+reused.
 """
 
 from __future__ import annotations
