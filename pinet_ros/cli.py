@@ -201,8 +201,12 @@ def _train(args: argparse.Namespace) -> int:
     from pinet_ros.evaluate import load_eval_groups
     from pinet_ros.train import TrainConfig, train
 
+    from pinet_ros.models.pinet import PINetConfig
+
+    architecture = PINetConfig(num_layers=args.layers, bidirectional=not args.unidirectional,
+                               attention=not args.no_attention, cell=args.cell)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
-                         seed=args.seed, device=args.device, order=args.order)
+                         seed=args.seed, device=args.device, order=args.order, pinet=architecture)
     groups_val = load_eval_groups(args.val) if args.val else None
     record = train(_train_groups(args.train), config, args.out, groups_val=groups_val, resume=args.resume,
                    progress=not args.quiet, data_description=f"train={args.train} val={args.val}")
@@ -222,7 +226,12 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-5)
     p.add_argument("--schedule", choices=("poly", "step"), default="poly")
-    p.add_argument("--order", default="root3d")
+    p.add_argument("--order", default="root3d", help="order of the other people (Table 4 ablation: root3d, "
+                                                     "bbox2d, reverse, random)")
+    p.add_argument("--layers", type=int, choices=(2, 3, 4), default=3, help="recurrent layers (Table 6 ablation)")
+    p.add_argument("--cell", choices=("gru", "lstm"), default="gru", help="recurrent cell (Table 5 ablation)")
+    p.add_argument("--unidirectional", action="store_true", help="one-directional encoder (Table 5 ablation)")
+    p.add_argument("--no-attention", action="store_true", help="no self-attention (Table 5 ablation)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--resume", default=None, help="per-epoch checkpoint to continue from")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 import torch
@@ -81,3 +82,25 @@ def test_synth_then_train_writes_loadable_weights(tmp_path, capsys):
     assert out.is_file() and out.with_suffix(".json").is_file()
     load_pinet(out)
     assert "wrote" in capsys.readouterr().out
+
+
+def test_train_ablation_variants_from_the_command_line(tmp_path):
+    """Tables 5-6 need networks trained without attention / one-directional / LSTM / other depths."""
+    from pinet_ros.evaluate import ablation_entries
+    from pinet_ros.models.pinet import load_pinet
+
+    data = tmp_path / "train.npz"
+    assert main(["synth", str(data), "--split", "train", "--scenes", "4", "--seed", "5"]) == 0
+    folder = tmp_path / "ablation"
+    folder.mkdir()
+    runs = {"gru_noatt_unidir": ["--no-attention", "--unidirectional"], "lstm": ["--cell", "lstm"],
+            "layers2": ["--layers", "2"]}
+    for name, flags in runs.items():
+        out = folder / f"{name}.safetensors"
+        assert main(["train", "--train", str(data), "--out", str(out), "--epochs", "1", "--quiet", *flags]) == 0
+    cfg = load_pinet(folder / "gru_noatt_unidir.safetensors").config
+    assert not cfg.attention and not cfg.bidirectional
+    assert load_pinet(folder / "lstm.safetensors").config.cell == "lstm"
+    assert load_pinet(folder / "layers2.safetensors").config.num_layers == 2
+    found = {Path(e.weights).name for e in ablation_entries(folder) if e.weights is not None}
+    assert {f"{n}.safetensors" for n in runs} <= found
