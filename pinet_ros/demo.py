@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-import numpy as np
+
+from pinet_ros.processes import cli_command, node_command, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -46,21 +46,10 @@ class Recording:
 
 
 def _node_command() -> list[str]:
-    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
-        exe = Path(prefix) / "lib" / "pinet_ros" / "pinet_node"
-        if exe.is_file():
-            return [sys.executable, str(exe)]
-    raise SystemExit("pinet_node is not installed: run `make setup` (or use `make demo`)")
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = node_command()
+    if cmd is None:
+        raise SystemExit("pinet_node is not installed: run `make setup` (or use `make demo`)")
+    return cmd
 
 
 def _record_run(executor, rec: Recording, play_cmd: list[str], expected: int, timeout_s: float) -> None:
@@ -76,7 +65,7 @@ def _record_run(executor, rec: Recording, play_cmd: list[str], expected: int, ti
                 if len(rec.poses) >= expected or time.monotonic() > grace_end:
                     break
     finally:
-        _stop(player)
+        stop(player)
 
 
 def _stamp_ns(header) -> int:
@@ -165,7 +154,7 @@ def run_demo(out: Path, vtest_frames: int = 150, node_params: list[str] | None =
             return 1
         time.sleep(3.0)  # the node configures (loads, warms up) after creating its publishers
 
-        play = [sys.executable, "-m", "pinet_ros.cli", "play"]
+        play = cli_command("play")
         print("[demo] run 1: basketball2.png as a 2 Hz camera, 10 frames", flush=True)
         current = runs.setdefault("basketball2", Recording())
         _record_run(executor, current, play + [str(SAMPLES / "basketball2.png"), "--rate", "2", "--loop",
@@ -177,7 +166,7 @@ def run_demo(out: Path, vtest_frames: int = 150, node_params: list[str] | None =
         sub.destroy_node()
     finally:
         rclpy.shutdown(context=context)
-        _stop(node)
+        stop(node)
 
     with PoseBagWriter(out / "demo.mcap", overwrite=True) as bag:
         for rec in runs.values():

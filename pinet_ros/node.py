@@ -184,12 +184,17 @@ class PinetNode(LifecycleNode):
         more = f" ({suppressed} more since the last warning)" if suppressed else ""
         self.get_logger().warning(text + more)
 
-    def _on_info(self, msg: CameraInfo) -> None:
+    def _guarded(self, take, msg, kind: str, what: str) -> None:
+        """Run a subscription's handler; anything it raises is counted and warned, never passed on (a callback
+        that raises would stop the executor)."""
         try:
-            self._take_info(msg)
-        except Exception as exc:  # noqa: BLE001 - a callback that raises would stop the executor
+            take(msg)
+        except Exception as exc:  # noqa: BLE001
             self.stats.count("errors")
-            self._warn("info_error", f"CameraInfo skipped: {type(exc).__name__}: {exc}")
+            self._warn(kind, f"{what} skipped: {type(exc).__name__}: {exc}")
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        self._guarded(self._take_info, msg, "info_error", "CameraInfo")
 
     def _take_info(self, msg: CameraInfo) -> None:
         # Validated on arrival so that a broken CameraInfo never replaces a good one.
@@ -231,11 +236,7 @@ class PinetNode(LifecycleNode):
         return best[1], best[2]
 
     def _on_image(self, msg: Image) -> None:
-        try:
-            self._take_image(msg)
-        except Exception as exc:  # noqa: BLE001 - a callback that raises would stop the executor
-            self.stats.count("errors")
-            self._warn("image_error", f"image skipped: {type(exc).__name__}: {exc}")
+        self._guarded(self._take_image, msg, "image_error", "image")
 
     def _take_image(self, msg: Image) -> None:
         """Validate and decode at once (cheap next to the models), so a bad image never displaces a good
@@ -298,7 +299,6 @@ class PinetNode(LifecycleNode):
         pipeline = self.pipeline
         if pipeline is None:
             return
-        t_start = time.monotonic()
         with self._pipeline_lock:
             result = pipeline.process(rgb, intrinsics, stamp_ns, header.frame_id)
         poses = convert.frame_result_to_msg(result)

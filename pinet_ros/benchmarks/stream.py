@@ -13,14 +13,14 @@ Run: `scripts/env.sh pinet-ros bench stream` / `pinet-ros bench soak`.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from pinet_ros.processes import cli_command, stop
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 
@@ -50,26 +50,11 @@ class Collected:
     samples: list[ProcSample] = field(default_factory=list)
 
 
-def _node_command(extra: list[str]) -> list[str]:
-    return [sys.executable, "-m", "pinet_ros.cli", "run", "--", *extra]
-
-
 def _play_command(source: Path, rate: float, count: int | None) -> list[str]:
-    cmd = [sys.executable, "-m", "pinet_ros.cli", "play", str(source), "--rate", str(rate), "--loop"]
+    cmd = cli_command("play", str(source), "--rate", str(rate), "--loop")
     if count is not None:
         cmd += ["--count", str(count)]
     return cmd
-
-
-def _terminate(*procs: subprocess.Popen) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 def run_node_session(duration_s: float, rate: float, source: Path | None = None, frames: int | None = None,
@@ -89,7 +74,7 @@ def run_node_session(duration_s: float, rate: float, source: Path | None = None,
     env = dict(os.environ)
     env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     out = None if not quiet else subprocess.DEVNULL
-    node = subprocess.Popen(_node_command(node_args or []), env=env, stdout=out, stderr=out)
+    node = subprocess.Popen(cli_command("run", "--", *(node_args or [])), env=env, stdout=out, stderr=out)
     context = rclpy.Context()
     rclpy.init(context=context)
     collected = Collected()
@@ -146,7 +131,7 @@ def run_node_session(duration_s: float, rate: float, source: Path | None = None,
         sub.destroy_node()
     finally:
         rclpy.shutdown(context=context)
-        _terminate(*(p for p in (player, node) if p is not None))
+        stop(player, node)
     return collected
 
 

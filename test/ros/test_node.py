@@ -6,28 +6,23 @@ markers (DELETEALL first, bones/joints/label per person, colour fixed per id), /
 parameter refused with a reason while the node keeps publishing.
 """
 
+import signal
 import subprocess
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from pinet_ros.processes import cli_command, stop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
+from ros_session import spin_until as ros_spin_until  # noqa: E402
+
 pytestmark = pytest.mark.ros
 
 ROOT = Path(__file__).resolve().parents[2]
-HELPERS = ROOT / "test" / "helpers"
 SAMPLE = ROOT / "data" / "samples" / "basketball2.png"
-
-
-def _stop(*procs):
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +47,12 @@ def session(tmp_path_factory):
     params["pinet"]["ros__parameters"]["max_persons"] = 5
     params_file = tmp_path_factory.mktemp("node") / "params.yaml"
     params_file.write_text(yaml.safe_dump(params))
-    node_proc = subprocess.Popen([sys.executable, "-m", "pinet_ros.cli", "run", "--params-file", str(params_file),
-                                  "--", "-p", "marker_lifetime_s:=0.0"])
+    node_proc = subprocess.Popen(cli_command("run", "--params-file", str(params_file),
+                                             "--", "-p", "marker_lifetime_s:=0.0"))
     # the product's own player: the picture looped as a 5 Hz camera, stamps from the source (whole seconds
     # from 2001-09-09, +0.2 s per frame)
-    camera = subprocess.Popen([sys.executable, "-m", "pinet_ros.cli", "play", str(SAMPLE), "--rate", "5", "--loop",
-                               "--source-stamps", "--frame-id", "cam_optical"])
+    camera = subprocess.Popen(cli_command("play", str(SAMPLE), "--rate", "5", "--loop",
+                                          "--source-stamps", "--frame-id", "cam_optical"))
     context = rclpy.Context()
     rclpy.init(context=context)
     got = {"poses": [], "markers": [], "diag": [], "refusal": None, "after": 0, "image_stamps": set()}
@@ -73,10 +68,7 @@ def session(tmp_path_factory):
         executor = rclpy.executors.SingleThreadedExecutor(context=context)
         executor.add_node(node)
 
-        def spin_until(cond, timeout):
-            end = time.monotonic() + timeout
-            while not cond() and time.monotonic() < end and node_proc.poll() is None:
-                executor.spin_once(timeout_sec=0.1)
+        spin_until = partial(ros_spin_until, executor, node_proc=node_proc, period_s=0.1)
 
         spin_until(lambda: len(got["poses"]) >= 1, 90)
         spin_until(lambda: len(got["poses"]) >= 15 and len(got["diag"]) >= 3, 30)
@@ -97,7 +89,7 @@ def session(tmp_path_factory):
         node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
-        _stop(camera, node_proc)
+        stop(camera, node_proc, sig=signal.SIGTERM, timeout_s=15)
     return got
 
 

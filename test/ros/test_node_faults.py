@@ -7,12 +7,18 @@ camera dying and coming back, deactivate/activate mid-stream, bad parameter upda
 
 import os
 import pickle
+import signal
 import subprocess
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 import pytest
+
+from pinet_ros.processes import stop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
+from ros_session import node_cmd, spin_until as ros_spin_until  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
@@ -21,19 +27,8 @@ HELPERS = ROOT / "test" / "helpers"
 SAMPLE = ROOT / "data" / "samples" / "basketball2.png"
 
 
-def _node_cmd(*params: str) -> list[str]:
-    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
-        exe = Path(prefix) / "lib" / "pinet_ros" / "pinet_node"
-        if exe.is_file():
-            cmd = [sys.executable, str(exe), "--ros-args"]
-            for p in params:
-                cmd += ["-p", p]
-            return cmd
-    pytest.fail("pinet_node executable not installed (run make setup)")
-
-
 def _start_failure(*params: str) -> tuple[int, str]:
-    proc = subprocess.run(_node_cmd(*params), capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(node_cmd(*params), capture_output=True, text=True, timeout=180)
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -102,7 +97,7 @@ def test_stream_faults_never_kill_the_node():
 
     if not SAMPLE.is_file():
         pytest.fail(f"{SAMPLE} missing: make setup fetches it")
-    node_proc = subprocess.Popen(_node_cmd())
+    node_proc = subprocess.Popen(node_cmd())
     camera_cmd = [sys.executable, str(HELPERS / "publish_camera.py"), "--image", str(SAMPLE), "--rate", "5",
                   "--count", "100000"]
     procs = [node_proc]
@@ -125,12 +120,7 @@ def test_stream_faults_never_kill_the_node():
         executor = rclpy.executors.SingleThreadedExecutor(context=context)
         executor.add_node(node)
 
-        def spin_until(cond, timeout):
-            end = time.monotonic() + timeout
-            while not cond() and time.monotonic() < end:
-                executor.spin_once(timeout_sec=0.05)
-                assert node_proc.poll() is None, "the node died"
-            return cond()
+        spin_until = partial(ros_spin_until, executor, node_proc=node_proc, require_alive=True)
 
         def call(client, request, timeout=60):
             assert client.wait_for_service(timeout_sec=30)
@@ -193,11 +183,4 @@ def test_stream_faults_never_kill_the_node():
         node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(*procs, sig=signal.SIGTERM, timeout_s=15)

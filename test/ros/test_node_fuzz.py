@@ -11,14 +11,21 @@ and process every good frame before, between and after the bursts.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+
+from pinet_ros.processes import stop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
+from ros_session import node_cmd, spin_until as ros_spin_until  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
@@ -28,14 +35,6 @@ ENCODINGS = ["rgb8", "bgr8", "rgba8", "bgra8", "mono8", "mono16", "rgb16", "bgr1
              "8UC3", "16UC1", "32FC1", "64FC1", "bayer_rggb8", "bayer_bggr16", "yuv422", "yuv422_yuy2", "nv21",
              "nv24", "foo", "", "RGB8", "jpeg", "8SC3", "32SC4", "ü" * 40]
 FRAME_IDS = ["", "cam", " ", "/leading/slash", "x" * 5000, "ünïcödé", "a b\tc", "nul?"]
-
-
-def _node_cmd() -> list[str]:
-    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
-        exe = Path(prefix) / "lib" / "pinet_ros" / "pinet_node"
-        if exe.is_file():
-            return [sys.executable, str(exe)]
-    pytest.fail("pinet_node executable not installed (run make setup)")
 
 
 def _bad_image(rng: np.random.Generator, Image, stamp) -> object:
@@ -104,7 +103,7 @@ def test_node_survives_bad_messages_and_processes_every_good_frame():
     h, w = bgr.shape[:2]
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"pinet_fuzz_node_{os.getpid()}.log"
     log = open(log_path, "w")
-    node_proc = subprocess.Popen(_node_cmd() + ["--ros-args", "-p", "warn_throttle_s:=2.0"], stdout=log, stderr=log)
+    node_proc = subprocess.Popen(node_cmd("warn_throttle_s:=2.0"), stdout=log, stderr=log)
     context = rclpy.Context()
     rclpy.init(context=context)
     rng = np.random.default_rng(1234)
@@ -131,11 +130,7 @@ def test_node_survives_bad_messages_and_processes_every_good_frame():
         executor = rclpy.executors.SingleThreadedExecutor(context=context)
         executor.add_node(node)
 
-        def spin_until(cond, timeout):
-            end = time.monotonic() + timeout
-            while not cond() and time.monotonic() < end and node_proc.poll() is None:
-                executor.spin_once(timeout_sec=0.02)
-            return cond()
+        spin_until = partial(ros_spin_until, executor, node_proc=node_proc, period_s=0.02)
 
         assert spin_until(lambda: bool(diag), 120), "node did not come up"
 
@@ -183,11 +178,7 @@ def test_node_survives_bad_messages_and_processes_every_good_frame():
         node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
-        node_proc.terminate()
-        try:
-            node_proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            node_proc.kill()
+        stop(node_proc, sig=signal.SIGTERM, timeout_s=15)
         log.close()
     elapsed = time.monotonic() - t_start
     text = log_path.read_text(errors="replace")

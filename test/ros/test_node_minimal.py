@@ -1,7 +1,6 @@
 """Camera process -> installed pinet_node process -> this process: the output carries the image's header."""
 
-import os
-import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -9,17 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from pinet_ros.processes import stop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
+from ros_session import node_cmd  # noqa: E402
+
 pytestmark = pytest.mark.ros
 
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
-
-
-def _node_executable() -> list[str]:
-    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
-        exe = Path(prefix) / "lib" / "pinet_ros" / "pinet_node"
-        if exe.is_file():
-            return [sys.executable, str(exe)]
-    pytest.skip("pinet_node executable not installed (run make setup)")
 
 
 def test_node_publishes_poses_with_the_image_header():
@@ -29,7 +25,7 @@ def test_node_publishes_poses_with_the_image_header():
     from pinet_ros.core.skeleton import MUPOTS17
     from pinet_ros.msg import MultiPerson3DPose
 
-    node_proc = subprocess.Popen(_node_executable())
+    node_proc = subprocess.Popen(node_cmd())
     camera = subprocess.Popen([sys.executable, str(HELPERS / "publish_camera.py")])
     context = rclpy.Context()
     rclpy.init(context=context)
@@ -45,13 +41,7 @@ def test_node_publishes_poses_with_the_image_header():
         node.destroy_node()
     finally:
         rclpy.shutdown(context=context)
-        for proc in (camera, node_proc):
-            proc.terminate()
-        for proc in (camera, node_proc):
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(camera, node_proc, sig=signal.SIGTERM, timeout_s=10)
     assert len(received) >= 3, "pinet_node published fewer than 3 MultiPerson3DPose messages"
     for msg in received:
         assert msg.header.frame_id == "test_camera_optical"
