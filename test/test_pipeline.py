@@ -62,6 +62,12 @@ def test_basketball2_two_men_in_metres_left_to_right(pipeline):
     assert not np.allclose(left.joints_m, left.joints_initial_m)  # PI-Net changed something
 
 
+def test_torch_runs_on_one_thread_with_the_mediapipe_backend(pipeline):
+    import torch
+
+    assert pipeline.config.threads == 0 and torch.get_num_threads() == 1
+
+
 def test_same_input_twice_gives_identical_output():
     from pinet_ros.pipeline import Pipeline, PipelineConfig
 

@@ -85,3 +85,10 @@ def test_first_image_waits_for_a_late_camera_info(node):
     assert node.stats.counters["no_camera_info"] == 1
     node._on_info(_info(1.1))
     assert node._pending is not None and node._pending[2] == 1_100_000_000
+
+
+def test_a_handler_that_raises_is_counted_not_passed_to_the_executor(node):
+    node._on_image(None)  # not even a message: AttributeError inside the handler
+    assert node.stats.counters["errors"] == 1
+    node._on_info(None)  # the CameraInfo decoder names the missing field instead
+    assert node.stats.counters["invalid"] == 1 and node.stats.counters["errors"] == 1
