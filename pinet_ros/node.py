@@ -15,7 +15,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections import deque
 from typing import Any
 
 import rclpy
@@ -30,7 +29,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
 from pinet_ros import params as P
-from pinet_ros.core.stats import StreamStats
+from pinet_ros.core.stats import StreamStats, format_value
 from pinet_ros.msg import MultiPerson3DPose
 from pinet_ros.ros import convert
 
@@ -70,11 +69,12 @@ class PinetNode(LifecycleNode):
         self._lock = threading.Condition()
         self._pipeline_lock = threading.Lock()  # held by the worker for a frame and by live setting changes
         self._pending: tuple | None = None  # (rgb, intrinsics, stamp_ns, header, t_received)
-        self._infos: deque = deque(maxlen=_INFO_HISTORY)  # (stamp_ns, Intrinsics, CameraInfo)
+        self._pairer = convert.CameraInfoPairer(history=_INFO_HISTORY)
         self._waiting: Image | None = None  # newest image received before any valid CameraInfo
         self._active = False
         self._worker: threading.Thread | None = None
         self._last_persons = 0
+        self._reported: dict[str, int] = {}  # fault counters at the last diagnostics report
         self._warned: dict[str, tuple[float, int]] = {}
 
         self._poses_pub = self.create_publisher(MultiPerson3DPose, "~/poses", QoSProfile(depth=10))
@@ -110,10 +110,12 @@ class PinetNode(LifecycleNode):
 
     # ------------------------------------------------------------------ lifecycle
     def _build_pipeline(self) -> bool:
-        from pinet_ros.pipeline import Pipeline, PipelineConfig, PipelineError
+        from pinet_ros.pipeline import Pipeline, PipelineConfig, PipelineError, set_torch_threads
 
         try:
-            pipeline = Pipeline(PipelineConfig.from_params(self.values))
+            config = PipelineConfig.from_params(self.values)
+            set_torch_threads(config)  # the node is the application: it owns the process-wide thread count
+            pipeline = Pipeline(config)
             pipeline.warmup()
         except PipelineError as exc:
             self.get_logger().error(f"cannot start: {exc}")
@@ -199,41 +201,15 @@ class PinetNode(LifecycleNode):
     def _take_info(self, msg: CameraInfo) -> None:
         # Validated on arrival so that a broken CameraInfo never replaces a good one.
         try:
-            intrinsics = convert.camera_info_to_intrinsics(msg)
-            stamp_ns = convert.stamp_to_ns(msg.header.stamp)
+            with self._lock:
+                self._pairer.add(msg)
+                waiting, self._waiting = self._waiting, None
         except convert.InvalidMessage as exc:
             self.stats.count("invalid")
             self._warn("bad_info", f"bad CameraInfo skipped: {exc}")
             return
-        with self._lock:
-            self._infos.append((stamp_ns, intrinsics, msg))
-            waiting, self._waiting = self._waiting, None
         if waiting is not None:  # the first image of a stream, which came before any CameraInfo
             self._pair_and_enqueue(waiting, convert.stamp_to_ns(waiting.header.stamp))
-
-    def _pair_info(self, image: Image, stamp_ns: int):
-        """(intrinsics, CameraInfo) for `image`: among the recent CameraInfos that describe an image of its
-        size, the one with its stamp (within sync_tolerance_s), else the latest; None if there is none."""
-        with self._lock:
-            infos = list(self._infos)
-        if not infos:
-            return None
-        fitting = []
-        for item in infos:
-            try:
-                convert.check_info_matches_image(item[2], image)
-                fitting.append(item)
-            except convert.InvalidMessage:
-                continue
-        if not fitting:
-            # the newest one's mismatch is the clearest reason to give
-            convert.check_info_matches_image(infos[-1][2], image)
-            return None
-        tol_ns = int(self.values["sync_tolerance_s"] * 1e9)
-        best = min(fitting, key=lambda item: abs(item[0] - stamp_ns))
-        if abs(best[0] - stamp_ns) > tol_ns:
-            best = fitting[-1]
-        return best[1], best[2]
 
     def _on_image(self, msg: Image) -> None:
         self._guarded(self._take_image, msg, "image_error", "image")
@@ -254,8 +230,11 @@ class PinetNode(LifecycleNode):
 
     def _pair_and_enqueue(self, msg: Image, stamp_ns: int) -> None:
         try:
-            paired = self._pair_info(msg, stamp_ns)
-            if paired is None:
+            with self._lock:
+                self._pairer.tolerance_ns = int(self.values["sync_tolerance_s"] * 1e9)
+                intrinsics = self._pairer.pair(convert.int_field(msg, "width"), convert.int_field(msg, "height"),
+                                               stamp_ns)
+            if intrinsics is None:
                 # Before any CameraInfo: keep the newest image until one arrives (its CameraInfo may simply
                 # have been delivered after it); the one it replaces is skipped.
                 with self._lock:
@@ -264,7 +243,6 @@ class PinetNode(LifecycleNode):
                     self.stats.count("no_camera_info")
                     self._warn("no_info", "no valid CameraInfo received yet on 'camera_info': image skipped")
                 return
-            intrinsics, _ = paired
             rgb = convert.image_to_rgb(msg)
         except convert.InvalidMessage as exc:
             self.stats.count("invalid")
@@ -301,6 +279,10 @@ class PinetNode(LifecycleNode):
             return
         with self._pipeline_lock:
             result = pipeline.process(rgb, intrinsics, stamp_ns, header.frame_id)
+        if result.lift_failures:
+            self.stats.count("lift_failures", result.lift_failures)
+            self._warn("lift", f"{result.lift_failures} person(s) found but not placed in 3D (failed lift) "
+                               "in the last frame")
         poses = convert.frame_result_to_msg(result)
         if not self._active:
             return
@@ -328,8 +310,15 @@ class PinetNode(LifecycleNode):
             status.level, status.message = DiagnosticStatus.WARN, "images arrive but nothing is published"
         else:
             status.level, status.message = DiagnosticStatus.OK, "running"
-        snap["persons_last_frame"] = float(self._last_persons)
-        status.values = [KeyValue(key=k, value=f"{v:.6g}") for k, v in snap.items()]
+        # Input refused or people lost since the last report make the status WARN, never "all is well".
+        faults = {k: snap[k] - self._reported.get(k, 0) for k in ("invalid", "lift_failures", "errors")}
+        self._reported = {k: snap[k] for k in faults}
+        if status.level == DiagnosticStatus.OK and any(faults.values()):
+            status.level = DiagnosticStatus.WARN
+            status.message = "running; since the last report: " + ", ".join(
+                f"{n} {k.replace('_', ' ')}" for k, n in faults.items() if n)
+        snap["persons_last_frame"] = int(self._last_persons)
+        status.values = [KeyValue(key=k, value=format_value(v)) for k, v in snap.items()]
         self._diag_pub.publish(DiagnosticArray(header=_header_now(self), status=[status]))
 
 

@@ -22,7 +22,11 @@ from pinet_ros.core.result import FrameResult, PersonEstimate, PersonResult
 from pinet_ros.core.skeleton import MUPOTS17
 from pinet_ros.core.tracking import Tracker, TrackerConfig
 
-__all__ = ["PipelineConfig", "Pipeline", "PipelineError", "resolve_device"]
+__all__ = ["PipelineConfig", "Pipeline", "PipelineError", "auto_torch_threads", "resolve_device", "set_torch_threads"]
+
+
+BACKEND_LIVE = ("score_threshold", "max_persons", "flip_test")
+"""Pipeline settings that the backend itself uses and that may change while it runs (`Backend.apply`)."""
 
 
 class PipelineError(RuntimeError):
@@ -92,6 +96,28 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
+def auto_torch_threads(config: PipelineConfig) -> int | None:
+    """The torch CPU thread count `threads: 0` (auto) stands for, or None for torch's own default.
+
+    With a backend whose networks are not torch (mediapipe, topdown), PI-Net is the only torch work: one
+    small forward per frame between the backend's runs, which measured 3.5 ms on one thread and 3-13 ms on
+    two (the second thread's wake-up and contention with the backend's own threads) on a 2-core machine.
+    """
+    if config.threads > 0:
+        return config.threads
+    return None if config.backend == "3dmppe" else 1
+
+
+def set_torch_threads(config: PipelineConfig) -> int:
+    """Apply `auto_torch_threads(config)` to this process (torch's thread count is process-wide, so only
+    the application may choose it: the node, the `pinet-ros` commands; a `Pipeline` never does unless its
+    config names a count). Returns the thread count in force."""
+    n = auto_torch_threads(config)
+    if n is not None:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
 def _weight_path(explicit: str, registry_name: str) -> str:
     """`explicit` if given (it must exist), else the registry's file `registry_name`, checked against its
     registered sha256 where one is known."""
@@ -152,13 +178,8 @@ class Pipeline:
         from pinet_ros.models.checkpoint import WeightLoadError
 
         self.config = config = config or PipelineConfig()
-        if config.threads > 0:
+        if config.threads > 0:  # asked for explicitly; the automatic policy is the caller's (`set_torch_threads`)
             torch.set_num_threads(config.threads)
-        elif config.backend == "mediapipe":
-            # PI-Net is then the only torch work: one small forward per frame between MediaPipe runs, which
-            # measured 3.5 ms on one thread and 3-13 ms on two (the second thread's wake-up and contention
-            # with MediaPipe's own threads) on a 2-core machine.
-            torch.set_num_threads(1)
         self.device = resolve_device(config.device)
         self.pinet = None
         self.pinet_path = ""
@@ -187,18 +208,32 @@ class Pipeline:
 
     # ------------------------------------------------------------------ settings that may change live
     def update(self, **changes: Any) -> None:
-        """Change settings that need no reload (refine, ordering, thresholds, tracking, smoothing).
+        """Change settings that need no reload; each takes effect on the next `process`.
 
-        A score threshold lowered below its start-up value keeps the backend's start-up threshold (the
-        backend filters first); raising it takes effect at once.
+        Live: refine, ordering, tracking and smoothing settings here, and the backend's own live settings
+        (`BACKEND_LIVE`: score threshold raised or lowered, max_persons, flip_test) through the backend's
+        `apply`, which refuses what it cannot honour. Nothing changes when anything is refused.
 
         Raises:
-            PipelineError: a bad value, or a setting that needs a new Pipeline (backend, device, weights).
+            PipelineError: a bad value, a start-up setting (backend, device, weights: build a new Pipeline), or
+                a setting the backend cannot change live (the reason says which).
         """
         new = PipelineConfig(**{**asdict(self.config), **changes})
         fixed = [k for k in changes if P.SPECS[k].read_only and getattr(new, k) != getattr(self.config, k)]
         if fixed:
             raise PipelineError(f"{', '.join(fixed)} can only be set at start-up (reconfigure the node)")
+        backend_changes = {k: getattr(new, k) for k in BACKEND_LIVE
+                           if k in changes and getattr(new, k) != getattr(self.config, k)}
+        if backend_changes:
+            apply = getattr(self.backend, "apply", None)
+            if apply is None:
+                raise PipelineError(f"{', '.join(backend_changes)} cannot change while the {self.config.backend} "
+                                    "backend runs (reconfigure the node)")
+            try:
+                apply(**backend_changes)
+            except ValueError as exc:
+                raise PipelineError(f"{', '.join(backend_changes)} refused by the {self.config.backend} backend: "
+                                    f"{exc}") from None
         if new.refine and self.pinet is None:
             previous, self.config = self.config, new
             try:
@@ -248,11 +283,13 @@ class Pipeline:
         Returns:
             FrameResult in metres; persons sorted by id when tracking is on, else left to right.
         Raises:
-            ValueError: `rgb` is not an (H, W, 3) uint8 array.
+            ValueError: `rgb` is not an (H, W, 3) uint8 array, or `intrinsics` make no physical sense for its
+                size (`Intrinsics.check_plausible`).
         """
         rgb = np.asarray(rgb)
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
+        intrinsics.check_plausible(rgb.shape[1], rgb.shape[0])
         cfg = self.config
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -262,8 +299,9 @@ class Pipeline:
 
         # A person whose joints are not all finite is never published (it would show at the origin).
         # A person behind the camera (a broken depth estimate) is dropped for the same reason.
-        people = [p for p in people if p.score >= cfg.score_threshold and np.all(np.isfinite(p.joints_cam_mm))
-                  and p.joints_cam_mm[MUPOTS17.root, 2] > 0]
+        lifted = [p for p in people if np.all(np.isfinite(p.joints_cam_mm)) and p.joints_cam_mm[MUPOTS17.root, 2] > 0]
+        lift_failures = int(getattr(self.backend, "dropped", 0) or 0) + len(people) - len(lifted)
+        people = [p for p in lifted if p.score >= cfg.score_threshold]
         people = sorted(people, key=lambda p: -p.score)[:cfg.max_persons]
         # left to right, so that new track ids (and the untracked order) follow the image
         people.sort(key=lambda p: float(p.bbox_xywh[0] + p.bbox_xywh[2] / 2))
@@ -309,7 +347,8 @@ class Pipeline:
             interaction = np.asarray(interaction, np.float32)[np.ix_(order, order)]
         timings["total"] = (time.perf_counter() - t0) * 1e3
         return FrameResult(stamp_ns=int(stamp_ns), frame_id=frame_id, image_size=(rgb.shape[1], rgb.shape[0]),
-                           persons=persons, interaction=interaction, timings_ms=timings)
+                           persons=persons, interaction=interaction, timings_ms=timings,
+                           lift_failures=lift_failures)
 
 
 def default_weight_file() -> Path:

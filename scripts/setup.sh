@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# One setup at a time per checkout (two concurrent colcon builds or pip installs corrupt each other).
+exec 9>"${TMPDIR:-/tmp}/pinet_ros_setup.$(printf '%s' "$ROOT" | sha256sum | cut -c1-12).lock"
+flock 9
 VENV="$ROOT/.venv"
 STAMP="$VENV/.pinet_requirements.sha256"
 

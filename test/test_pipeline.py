@@ -62,10 +62,55 @@ def test_basketball2_two_men_in_metres_left_to_right(pipeline):
     assert not np.allclose(left.joints_m, left.joints_initial_m)  # PI-Net changed something
 
 
-def test_torch_runs_on_one_thread_with_the_mediapipe_backend(pipeline):
+def test_a_pipeline_leaves_torch_threads_alone_and_the_application_applies_the_policy():
     import torch
 
-    assert pipeline.config.threads == 0 and torch.get_num_threads() == 1
+    from pinet_ros.pipeline import Pipeline, PipelineConfig, auto_torch_threads, set_torch_threads
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        p = Pipeline(PipelineConfig(refine=False))
+        assert torch.get_num_threads() == 2  # a library does not change process-wide state unasked
+        p.close()
+        assert auto_torch_threads(PipelineConfig()) == 1  # PI-Net is the only torch work beside mediapipe
+        assert auto_torch_threads(PipelineConfig(backend="3dmppe")) is None  # torch's own default
+        assert auto_torch_threads(PipelineConfig(threads=3)) == 3
+        assert set_torch_threads(PipelineConfig()) == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_live_backend_settings_take_effect_on_the_next_frame(pipeline):
+    rgb = _basketball()
+    pipeline.reset()
+    try:
+        pipeline.update(max_persons=1)
+        assert len(pipeline.process(rgb, _intr(640, 480), stamp_ns=1).persons) == 1
+        pipeline.update(max_persons=12)  # above the start-up value: the landmarker is rebuilt for it
+        assert pipeline.backend.config.max_people == 12
+        assert len(pipeline.process(rgb, _intr(640, 480), stamp_ns=2).persons) == 2
+        pipeline.update(score_threshold=0.999)  # raised: both men drop out
+        assert pipeline.process(rgb, _intr(640, 480), stamp_ns=3).persons == []
+        pipeline.update(score_threshold=0.05)  # lowered below the start-up 0.5: the backend follows too
+        assert pipeline.backend.config.min_person_score == 0.05
+        assert len(pipeline.process(rgb, _intr(640, 480), stamp_ns=4).persons) == 2
+    finally:
+        pipeline.update(max_persons=10, score_threshold=0.5)
+
+
+def test_a_live_setting_the_backend_lacks_is_refused_with_the_reason(pipeline):
+    from pinet_ros.pipeline import PipelineError
+
+    with pytest.raises(PipelineError, match="flip_test refused by the mediapipe backend"):
+        pipeline.update(flip_test=True)
+    assert pipeline.config.flip_test is False
+
+
+@pytest.mark.parametrize("fx,cx", [(1e-300, 320.0), (1e308, 320.0), (640.0, 1e9)])
+def test_absurd_intrinsics_are_refused_before_any_network_runs(pipeline, fx, cx):
+    with pytest.raises(ValueError, match="physical focal length|principal point"):
+        pipeline.process(_basketball(), Intrinsics(fx, fx, cx, 240.0), stamp_ns=0)
 
 
 def test_same_input_twice_gives_identical_output():

@@ -55,12 +55,15 @@ def run_bench(repeats: int = 30, refine: bool = True, small_people: bool = False
     """
     import torch
 
-    from pinet_ros.pipeline import Pipeline, PipelineConfig
+    from pinet_ros.pipeline import Pipeline, PipelineConfig, set_torch_threads
     from pinet_ros.ros import convert
 
+    config = PipelineConfig(refine=refine, small_people=small_people)
     if threads:
         torch.set_num_threads(threads)
-    pipeline = Pipeline(PipelineConfig(refine=refine, small_people=small_people))
+    else:
+        set_torch_threads(config)  # the node's policy, so that the figures are the node's
+    pipeline = Pipeline(config)
     pipeline.warmup()
     results: dict[str, dict[str, float]] = {}
     for name, frames in load_bgr_frames(vtest_frames=vtest_frames).items():

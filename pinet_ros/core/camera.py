@@ -8,6 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 
+MIN_FOCAL_PX = 1.0
+"""Smallest focal length accepted by `Intrinsics.check_plausible`, pixels."""
+MAX_FOCAL_IMAGE_WIDTHS = 1000.0
+"""Largest focal length accepted by `Intrinsics.check_plausible`, in image sides (a 0.06 degree field of view)."""
+
+
 @dataclass(frozen=True)
 class Intrinsics:
     """Pinhole intrinsics, all in pixels.
@@ -57,6 +63,29 @@ class Intrinsics:
         u = p[..., 0] / z * self.fx + self.cx
         v = p[..., 1] / z * self.fy + self.cy
         return np.stack([u, v], axis=-1)
+
+    def check_plausible(self, width: int, height: int) -> None:
+        """Check that these intrinsics make physical sense for a `width` x `height` image.
+
+        Values that are valid numbers but absurd (a focal length of 1e-300 px, a principal point far outside
+        the image) make the lift overflow or put people at nonsense depths, so they are invalid input.
+        Accepted: 1 px <= fx, fy <= `MAX_FOCAL_IMAGE_WIDTHS` x max(width, height) px, and a principal point at
+        most one image size outside the image (-width <= cx <= 2 width, same for cy).
+
+        Raises:
+            ValueError: with a one-line reason naming the value and the accepted range.
+        """
+        if width <= 0 or height <= 0:
+            raise ValueError(f"image size {width}x{height} is empty")
+        side = max(width, height)
+        for name, f in (("fx", self.fx), ("fy", self.fy)):
+            if not MIN_FOCAL_PX <= f <= MAX_FOCAL_IMAGE_WIDTHS * side:
+                raise ValueError(f"{name} = {f:.6g} px is not a physical focal length for a {width}x{height} image "
+                                 f"(accepted {MIN_FOCAL_PX:g} .. {MAX_FOCAL_IMAGE_WIDTHS * side:g} px)")
+        for name, c, size in (("cx", self.cx, width), ("cy", self.cy, height)):
+            if not -size <= c <= 2 * size:
+                raise ValueError(f"principal point {name} = {c:.6g} px is more than an image size outside the "
+                                 f"{width}x{height} image (accepted {-size} .. {2 * size} px)")
 
     def back_project(self, uv: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Lift pixels at given depths to camera-frame points.

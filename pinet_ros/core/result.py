@@ -88,6 +88,8 @@ class FrameResult:
         interaction: (N, N) PI-Net attention, row i = how much person i used person j; None if refine is off.
         timings_ms: per-stage wall time, milliseconds (e.g. "detect", "pose", "root", "refine", "track").
         joint_set: joint names and bones of `joints_m` (MuPoTS-17).
+        lift_failures: people the backend found but could not place in 3D (a failed lift, non-finite joints,
+            behind the camera); they are not in `persons`.
     """
 
     stamp_ns: int
@@ -97,3 +99,4 @@ class FrameResult:
     interaction: np.ndarray | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     joint_set: JointSet = MUPOTS17
+    lift_failures: int = 0

@@ -23,7 +23,8 @@ class StreamStats:
     _inputs: deque = field(default_factory=deque, repr=False)
     _outputs: deque = field(default_factory=deque, repr=False)  # (t, latency_s, processing_s)
     counters: dict[str, int] = field(default_factory=lambda: {"received": 0, "processed": 0, "dropped": 0,
-                                                              "invalid": 0, "no_camera_info": 0, "errors": 0})
+                                                              "invalid": 0, "no_camera_info": 0, "errors": 0,
+                                                              "lift_failures": 0})
 
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -51,8 +52,9 @@ class StreamStats:
         while self._outputs and now - self._outputs[0][0] > self.window_s:
             self._outputs.popleft()
 
-    def snapshot(self, now: float | None = None) -> dict[str, float]:
-        """Rates (Hz), latency and processing percentiles (ms, NaN without outputs) and the counters."""
+    def snapshot(self, now: float | None = None) -> dict[str, float | int]:
+        """Rates (Hz), latency and processing percentiles (ms, NaN without outputs) as floats, and the
+        counters as exact ints."""
         t = time.monotonic() if now is None else now
         with self._lock:
             self._trim(t)
@@ -64,5 +66,15 @@ class StreamStats:
                 for q in (50, 95):
                     out[f"{name}_p{q}_ms"] = float(np.percentile(arr, q)) if arr.size else float("nan")
                 out[f"{name}_max_ms"] = float(arr.max()) if arr.size else float("nan")
-            out.update({k: float(v) for k, v in self.counters.items()})
+            out.update({k: int(v) for k, v in self.counters.items()})
         return out
+
+
+def format_value(value: float | int) -> str:
+    """A diagnostics value as text: integers exact (a counter of 1,234,567 stays "1234567"), floats with 6
+    significant digits ("nan" when undefined)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return f"{float(value):.6g}"

@@ -222,13 +222,15 @@ def process_input(input_path: str | Path, out_dir: str | Path = "pinet_out", *, 
     # Every output is closed on the way out, also after an error or Ctrl-C: what was written stays valid.
     with contextlib.ExitStack() as stack:
         if pipeline is None:
-            from pinet_ros.pipeline import Pipeline, PipelineConfig
+            from pinet_ros.pipeline import Pipeline, PipelineConfig, set_torch_threads
 
             values = dict(params or {})
             for key, value in (("backend", backend), ("refine", refine), ("device", device)):
                 if value is not None:
                     values[key] = value
-            pipeline = Pipeline(PipelineConfig.from_params(values))
+            config = PipelineConfig.from_params(values)
+            set_torch_threads(config)  # this is the application: it may choose the process-wide thread count
+            pipeline = Pipeline(config)
             stack.callback(pipeline.close)
         writer = PoseBagWriter(out / "poses.mcap", images=bag_images, overwrite=overwrite)
         stack.callback(lambda: setattr(summary, "poses_path", writer.close()))

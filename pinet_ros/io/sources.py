@@ -26,6 +26,7 @@ No rclpy and no torch here: sources work in a plain Python environment (rosbags 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -310,18 +311,26 @@ def _decode_compressed(msg: Any) -> np.ndarray:
 class RosbagSource(FrameSource):
     """Images of one topic of a rosbag2 recording, paired with CameraInfo.
 
-    Pairing: the CameraInfo whose header stamp equals the image's, when the bag has one; otherwise the latest
-    CameraInfo recorded before the image. Images with neither are skipped ("before_camera_info"); so are
-    images that cannot be decoded ("undecodable") and images whose size differs from their CameraInfo's
-    ("size_mismatch"). A CameraInfo that gives no usable intrinsics (all-zero K and P, NaN) is ignored with
-    a warning. The counts are in `skipped` after an iteration and logged as one warning line.
+    Pairing: the node's policy (`pinet_ros.ros.camera_input.CameraInfoPairer`): among the CameraInfos that
+    describe an image of its size, the one whose stamp is nearest the image's within `sync_tolerance_s`
+    (also when recorded just after the image), otherwise the latest CameraInfo recorded before the image.
+    Images with neither are skipped ("before_camera_info"); so are images that cannot be decoded or carry an
+    invalid stamp ("undecodable"), images whose size differs from their CameraInfo's ("size_mismatch") and
+    images whose intrinsics are absurd for their size ("invalid_camera_info"). A CameraInfo that gives no
+    usable intrinsics (all-zero K and P, NaN, absurd values) is ignored with a warning. The counts are in
+    `skipped` after an iteration and logged as one warning line.
     """
 
     kind = "rosbag2"
 
     def __init__(self, path: Path, camera: CameraCalibration | None = None, image_topic: str | None = None,
-                 info_topic: str | None = None, rate: float | None = None, frame_id: str | None = None) -> None:
+                 info_topic: str | None = None, rate: float | None = None, frame_id: str | None = None,
+                 sync_tolerance_s: float = 0.02) -> None:
         from rosbags.rosbag2 import Reader
+
+        if not (math.isfinite(sync_tolerance_s) and sync_tolerance_s >= 0):
+            raise SourceError(f"sync_tolerance_s must be finite and >= 0, got {sync_tolerance_s}")
+        self.sync_tolerance_ns = int(round(sync_tolerance_s * 1e9))
 
         try:
             reader = Reader(path)
@@ -362,71 +371,66 @@ class RosbagSource(FrameSource):
         """Image messages on the topic (frames skipped during iteration are not subtracted)."""
         return self._count
 
-    def _read_infos(self, reader: Any, store: Any) -> dict[int, Any]:
-        """header stamp (ns) -> CameraInfo message, for every usable CameraInfo of the info topic."""
-        from pinet_ros.ros.convert import InvalidMessage, camera_info_to_intrinsics, stamp_to_ns
-
-        by_stamp: dict[int, Any] = {}
-        bad = 0
+    def _read_infos(self, reader: Any, store: Any) -> list[Any]:
+        """Every CameraInfo of the info topic, in recording order."""
         conns = [c for c in reader.connections if c.topic == self.info_topic]
-        for conn, _, raw in reader.messages(connections=conns):
-            msg = store.deserialize_cdr(raw, conn.msgtype)
-            try:
-                camera_info_to_intrinsics(msg)
-            except InvalidMessage as exc:
-                bad += 1
-                if bad == 1:
-                    log.warning("ignoring unusable CameraInfo on %s in %s: %s", self.info_topic, self.path, exc)
-                continue
-            by_stamp[stamp_to_ns(msg.header.stamp)] = msg
-        if bad > 1:
-            log.warning("ignored %d unusable CameraInfo messages on %s in %s", bad, self.info_topic, self.path)
-        return by_stamp
+        return [store.deserialize_cdr(raw, conn.msgtype) for conn, _, raw in reader.messages(connections=conns)]
 
     def __iter__(self) -> Iterator[Frame]:
         from rosbags.rosbag2 import Reader
 
-        from pinet_ros.ros.convert import (InvalidMessage, camera_info_to_intrinsics, check_info_matches_image,
-                                           image_to_rgb, stamp_to_ns)
+        from pinet_ros.ros.camera_input import CameraInfoPairer
+        from pinet_ros.ros.convert import InvalidMessage, image_to_rgb, stamp_to_ns
 
         store = _typestore()
         self.skipped = {}
         skipped = self.skipped
+
+        def skip(reason: str, detail: str = "") -> None:
+            skipped[reason] = skipped.get(reason, 0) + 1
+            if skipped[reason] == 1 and detail:
+                log.warning("skipping %s on %s in %s: %s", reason.replace("_", " "), self.image_topic, self.path,
+                            detail)
+
+        # The same pairing policy as the node (pinet_ros.ros.camera_input); reading ahead lets an image meet
+        # its CameraInfo of the same stamp even when that was recorded just after the image.
+        pairer = CameraInfoPairer(tolerance_ns=self.sync_tolerance_ns)
         reader = Reader(self.path)
         reader.open()
         try:
-            by_stamp = self._read_infos(reader, store) if self.info_topic else {}
-            latest = None
+            if self.info_topic and self._camera is None:
+                bad = pairer.preload(self._read_infos(reader, store))
+                if bad:
+                    log.warning("ignored %d unusable CameraInfo message(s) on %s in %s", bad, self.info_topic,
+                                self.path)
             conns = [c for c in reader.connections if c.topic in (self.image_topic, self.info_topic)]
             for conn, _, raw in reader.messages(connections=conns):
-                if conn.topic == self.info_topic:
-                    msg = store.deserialize_cdr(raw, conn.msgtype)
-                    if stamp_to_ns(msg.header.stamp) in by_stamp:  # usable
-                        latest = msg
-                    continue
                 msg = store.deserialize_cdr(raw, conn.msgtype)
-                stamp_ns = stamp_to_ns(msg.header.stamp)
+                if conn.topic == self.info_topic:
+                    try:
+                        pairer.add(msg)
+                    except InvalidMessage:
+                        pass  # counted by preload
+                    continue
                 try:
+                    stamp_ns = stamp_to_ns(msg.header.stamp)
                     rgb = _decode_compressed(msg) if conn.msgtype.endswith("CompressedImage") else image_to_rgb(msg)
                 except InvalidMessage as exc:
-                    skipped["undecodable"] = skipped.get("undecodable", 0) + 1
-                    if skipped["undecodable"] == 1:
-                        log.warning("skipping undecodable image on %s in %s: %s", self.image_topic, self.path, exc)
+                    skip("undecodable", str(exc))
                     continue
                 h, w = rgb.shape[:2]
                 if self._camera is not None:
                     intrinsics = self._camera.intrinsics(w, h, f"topic {self.image_topic} of {self.path}")
                 else:
-                    info = by_stamp.get(stamp_ns, latest)
-                    if info is None:
-                        skipped["before_camera_info"] = skipped.get("before_camera_info", 0) + 1
-                        continue
                     try:
-                        check_info_matches_image(info, _Size(w, h))
-                    except InvalidMessage:
-                        skipped["size_mismatch"] = skipped.get("size_mismatch", 0) + 1
+                        intrinsics = pairer.pair(w, h, stamp_ns)
+                    except InvalidMessage as exc:
+                        reason = "size_mismatch" if "images but the image is" in str(exc) else "invalid_camera_info"
+                        skip(reason, str(exc))
                         continue
-                    intrinsics = camera_info_to_intrinsics(info)
+                    if intrinsics is None:
+                        skip("before_camera_info")
+                        continue
                 frame_id = self._frame_id or msg.header.frame_id or DEFAULT_FRAME_ID
                 yield Frame(rgb=rgb, intrinsics=intrinsics, stamp_ns=stamp_ns, frame_id=frame_id)
         finally:
@@ -434,13 +438,6 @@ class RosbagSource(FrameSource):
             if skipped:
                 log.warning("%s: skipped %d image(s) of %s (%s)", self.path, sum(skipped.values()), self.image_topic,
                             ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in sorted(skipped.items())))
-
-
-class _Size:
-    """width/height holder for `check_info_matches_image` (a decoded CompressedImage has no such fields)."""
-
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
 
 
 # ------------------------------------------------------------------------------------------------- entry

@@ -71,7 +71,7 @@ import os
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -181,8 +181,13 @@ def solve_translation(points_m: np.ndarray, uv_px: np.ndarray, intrinsics: Intri
     if ok.sum() < 2:
         raise ValueError(f"need at least 2 weighted finite points to solve a translation, got {int(ok.sum())}")
     p, uv, w = p[ok], uv[ok], w[ok]
-    xn = (uv[:, 0] - intrinsics.cx) / intrinsics.fx  # (N,) normalised image coordinates
-    yn = (uv[:, 1] - intrinsics.cy) / intrinsics.fy
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        xn = (uv[:, 0] - intrinsics.cx) / intrinsics.fx  # (N,) normalised image coordinates
+        yn = (uv[:, 1] - intrinsics.cy) / intrinsics.fy
+    # LAPACK must never see a non-finite value (it prints to stderr and returns garbage): check first.
+    if not (np.all(np.isfinite(xn)) and np.all(np.isfinite(yn)) and np.all(np.abs(xn) < 1e6)
+            and np.all(np.abs(yn) < 1e6)):
+        raise ValueError(f"normalised image coordinates are not finite or absurd (intrinsics {intrinsics})")
     n = len(p)
     a = np.zeros((2 * n, 3))
     a[:n, 0], a[:n, 2] = 1.0, -xn  # tx - xn tz = xn Z - X
@@ -459,6 +464,7 @@ class MediapipeBackend:
         #: "small_people" (all tile runs, lift included; 0 when off), "lift" (33->17 map, translation solves,
         #: NMS, whole frame).
         self.timings_ms: dict[str, float] = {}
+        self.dropped = 0  # people found but not lifted to 3D in the last estimate() (counted in diagnostics)
 
     def _landmarker(self, num_poses: int, min_detection: float) -> Any:
         from mediapipe.tasks.python import BaseOptions, vision
@@ -472,6 +478,31 @@ class MediapipeBackend:
             output_segmentation_masks=False,
         )
         return vision.PoseLandmarker.create_from_options(options)
+
+    def apply(self, *, score_threshold: float | None = None, max_persons: int | None = None,
+              **others: object) -> None:
+        """Change live settings; each takes effect on the next `estimate`.
+
+        Args:
+            score_threshold: new `min_person_score` (0..1), raised or lowered.
+            max_persons: new `max_people`; above the whole-frame landmarker's ``num_poses`` the landmarker is
+                rebuilt for it (tens of ms, between frames).
+        Raises:
+            ValueError: a setting this backend does not have (e.g. flip_test), or a bad value.
+        """
+        if others:
+            raise ValueError(f"{', '.join(sorted(others))} do(es) not apply to the mediapipe backend")
+        changes: dict[str, object] = {}
+        if score_threshold is not None:
+            changes["min_person_score"] = float(score_threshold)
+        if max_persons is not None:
+            changes["max_people"] = int(max_persons)
+        new = replace(self.config, **changes)  # validates
+        if new.max_people != self.config.max_people and self._full is not None:
+            rebuilt = self._landmarker(new.max_people, new.min_detection_score)
+            self._full.close()
+            self._full = rebuilt
+        self.config = new
 
     def close(self) -> None:
         """Free the mediapipe graphs; the backend is unusable afterwards."""
@@ -522,6 +553,7 @@ class MediapipeBackend:
             t_m = solve_translation(world_m, uv, intrinsics, weights)
         except ValueError as err:
             log.debug("dropping a person: %s", err)
+            self.dropped += 1
             return None
         joints_m, joint_conf = map_landmarks_to_mupots17(world_m, conf)
         if tile and body_chain_length(joints_m) < c.tile_min_body_chain_m:
@@ -554,6 +586,7 @@ class MediapipeBackend:
                              f"{getattr(rgb, 'shape', None)} {getattr(rgb, 'dtype', type(rgb).__name__)}")
         h, w = rgb.shape[:2]
         self.timings_ms = {"landmarks": 0.0, "small_people": 0.0, "lift": 0.0}
+        self.dropped = 0
         if h == 0 or w == 0:
             return []
         t0 = time.perf_counter()

@@ -25,3 +25,14 @@ def test_window_expires_and_counters_stay():
     snap = s.snapshot(now=5.0)
     assert snap["input_rate_hz"] == 0 and math.isnan(snap["latency_p95_ms"])
     assert snap["dropped"] == 3 and snap["received"] == 1
+
+
+def test_counters_stay_exact_integers_in_diagnostics_text():
+    from pinet_ros.core.stats import format_value
+
+    s = StreamStats()
+    s.count("received", 1_234_567)  # ~11 h at 30 Hz
+    snap = s.snapshot()
+    assert isinstance(snap["received"], int) and format_value(snap["received"]) == "1234567"
+    assert format_value(2**53 + 1) == "9007199254740993"
+    assert format_value(12.3456789) == "12.3457" and format_value(float("nan")) == "nan"

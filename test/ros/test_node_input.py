@@ -74,7 +74,7 @@ def test_bad_messages_never_displace_a_good_frame(node):
     node._on_info(bad_info)                                         # never stored
     assert node._pending is good
     assert node.stats.counters["invalid"] == 4 and node.stats.counters["dropped"] == 0
-    assert len(node._infos) == 1
+    assert len(node._pairer) == 1
     np.testing.assert_array_equal(node._pending[0], 9)
 
 
@@ -92,3 +92,42 @@ def test_a_handler_that_raises_is_counted_not_passed_to_the_executor(node):
     assert node.stats.counters["errors"] == 1
     node._on_info(None)  # the CameraInfo decoder names the missing field instead
     assert node.stats.counters["invalid"] == 1 and node.stats.counters["errors"] == 1
+
+
+@pytest.mark.parametrize("f,cx", [(1e-300, 32.0), (1e308, 32.0), (100.0, 1e9)])
+def test_absurd_intrinsics_are_invalid_input_not_empty_frames(node, f, cx):
+    bad = _info(1.0, f=f)
+    bad.k = [f, 0.0, cx, 0.0, f, 24.0, 0.0, 0.0, 1.0]
+    node._on_info(bad)
+    node._on_image(_image(1.0))
+    assert node.stats.counters["invalid"] == 1 and len(node._pairer) == 0
+    assert node._pending is None and node._waiting is not None  # still waiting for a usable CameraInfo
+
+
+def test_an_unnormalised_stamp_is_invalid_input(node):
+    from builtin_interfaces.msg import Time
+
+    node._on_info(_info(1.0))
+    img = _image(1.0)
+    img.header.stamp = Time(sec=0, nanosec=4_294_967_295)  # would be answered as sec 4, nanosec 294967295
+    node._on_image(img)
+    assert node._pending is None and node.stats.counters["invalid"] == 1
+
+
+def test_diagnostics_warn_when_input_was_refused(node):
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    sent = []
+    node._diag_pub.publish = sent.append  # capture what would go out (the transport is tested over DDS)
+    node.pipeline = object()  # looks configured: only the status logic runs
+    node._on_info(_info(1.0, f=1e-300))
+    node._on_image(_image(1.0))
+    node.stats.output(0.01, 0.01)  # frames are being published, yet input is refused
+    node._publish_diagnostics()
+    status = sent[-1].status[0]
+    assert status.level == DiagnosticStatus.WARN and "1 invalid" in status.message
+    values = {kv.key: kv.value for kv in status.values}
+    assert values["invalid"] == "1" and values["received"] == "1"
+    node._publish_diagnostics()  # nothing new refused since the last report
+    assert sent[-1].status[0].level == DiagnosticStatus.OK
+    node.pipeline = None
