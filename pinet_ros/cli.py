@@ -135,6 +135,13 @@ def _bench_soak(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_depth(args: argparse.Namespace) -> int:
+    from pinet_ros.benchmarks.depth import run_depth_bench
+
+    run_depth_bench(sequences=args.sequences, frames=args.frames, seed=args.seed)
+    return 0
+
+
 def register_bench(subparsers: argparse._SubParsersAction) -> None:
     """``pinet-ros bench pinet``: printed figures, never asserted."""
     parser = subparsers.add_parser("bench", help="benchmarks that print figures")
@@ -164,6 +171,11 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--source", default=None,
                    help="video/folder/image/bag to play (default data/samples/basketball2.png, looped)")
     p.set_defaults(func=_bench_soak)
+    p = sub.add_parser("depth", help="root error and tracking with a depth image vs monocular, same scenes")
+    p.add_argument("--sequences", type=int, default=24, help="sequences of 1-4 people (about half occluded)")
+    p.add_argument("--frames", type=int, default=20, help="frames per sequence (10 Hz)")
+    p.add_argument("--seed", type=int, default=0, help="scene seed")
+    p.set_defaults(func=_bench_depth)
 
 
 def _synth(args: argparse.Namespace) -> int:

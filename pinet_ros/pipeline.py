@@ -17,6 +17,7 @@ import torch
 
 from pinet_ros import params as P
 from pinet_ros.core.camera import Intrinsics
+from pinet_ros.core.depth import DepthFrame, correct_people
 from pinet_ros.core.filters import OneEuroConfig, TrackSmoother
 from pinet_ros.core.result import FrameResult, PersonEstimate, PersonResult
 from pinet_ros.core.skeleton import MUPOTS17
@@ -272,7 +273,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ the frame
     def process(self, rgb: np.ndarray, intrinsics: Intrinsics, stamp_ns: int,
-                frame_id: str = "camera_optical_frame") -> FrameResult:
+                frame_id: str = "camera_optical_frame", depth: DepthFrame | None = None) -> FrameResult:
         """Estimate every person in one frame.
 
         Args:
@@ -281,6 +282,8 @@ class Pipeline:
             stamp_ns: the image's stamp, integer nanoseconds (copied to the result; drives tracking and smoothing).
             frame_id: the image's frame id (copied to the result).
         Returns:
+            depth: a depth image paired with `rgb` (`pinet_ros.core.depth`); when given, each person's absolute
+                position is corrected by it before PI-Net (`PersonResult.root_source` says who was).
             FrameResult in metres; persons sorted by id when tracking is on, else left to right.
         Raises:
             ValueError: `rgb` is not an (H, W, 3) uint8 array, or `intrinsics` make no physical sense for its
@@ -309,6 +312,13 @@ class Pipeline:
         initial_mm = np.stack([p.joints_cam_mm for p in people]) if n else np.zeros((0, MUPOTS17.num_joints, 3))
         boxes = np.stack([p.bbox_xywh for p in people]) if n else np.zeros((0, 4))
 
+        root_source = np.zeros(n, np.int64)
+        if depth is not None and n:
+            t_depth = time.perf_counter()
+            fix = correct_people(initial_mm, np.stack([p.joints_2d for p in people]),
+                                 np.stack([p.joint_confidence for p in people]), intrinsics, depth)
+            initial_mm, root_source = fix.joints_cam_mm, fix.corrected.astype(np.int64)
+            timings["depth"] = (time.perf_counter() - t_depth) * 1e3
         t1 = time.perf_counter()
         interaction = None
         refined_mm = initial_mm
@@ -341,7 +351,8 @@ class Pipeline:
             id=int(ids[k]), score=float(people[k].score), bbox_xywh=np.asarray(boxes[k], np.float64),
             root_m=refined_m[k, root].copy(), joints_m=refined_m[k], joints_initial_m=initial_mm[k] / 1000.0,
             joints_2d=np.asarray(people[k].joints_2d, np.float64),
-            joint_confidence=np.clip(np.nan_to_num(np.asarray(people[k].joint_confidence, np.float64)), 0, 1))
+            joint_confidence=np.clip(np.nan_to_num(np.asarray(people[k].joint_confidence, np.float64)), 0, 1),
+            root_source=int(root_source[k]))
             for k in order]
         if interaction is not None and n:
             interaction = np.asarray(interaction, np.float32)[np.ix_(order, order)]

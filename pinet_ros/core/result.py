@@ -64,6 +64,8 @@ class PersonResult:
         joints_initial_m: (17, 3) joints before PI-Net, metres.
         joints_2d: (17, 2) 2D joints of the backend, source image pixels.
         joint_confidence: (17,) 0..1.
+        root_source: ROOT_MONOCULAR (0) or ROOT_DEPTH (1): whether the absolute position was corrected by
+            a depth image before PI-Net (`pinet_ros.core.depth`).
     """
 
     id: int
@@ -74,6 +76,13 @@ class PersonResult:
     joints_initial_m: np.ndarray
     joints_2d: np.ndarray
     joint_confidence: np.ndarray
+    root_source: int = 0
+
+
+ROOT_MONOCULAR = 0
+"""`PersonResult.root_source`: the absolute position is the backend's monocular estimate."""
+ROOT_DEPTH = 1
+"""`PersonResult.root_source`: the absolute position was corrected by a depth image."""
 
 
 @dataclass
