@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -10,8 +14,18 @@ from pinet_ros.models.checkpoint import WeightLoadError
 from pinet_ros.models.pinet import (ROOT_JOINT, PINet, PINetConfig, build_orders, count_parameters, load_pinet,
                                     save_pinet)
 
-torch.set_num_threads(1)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
+from numerics import F64_EPS, assert_close  # noqa: E402
+
 J = 17
+# Equivalence tests (batched vs one by one, padded vs not) run the network in float64: the two sides then
+# differ only by float64 rounding in differently blocked reductions, at most eps64 (2.2e-16) x reduction
+# length (< 1e3) x magnitude (< 1e4 mm) x depth (~10 layers) = 2e-8 mm; TOL64_MM allows 50 times that.
+# A padding leak, a wrong person order or a wrong re-indexing moves outputs by millimetres.
+TOL64_MM = 1e-6
+# Attention weights (0..1): scores are length-512 dot products with sum |terms| < 50 (|enc| < 1, |Wa enc| < 1.2
+# here), so their float64 error is < 512 x 2.2e-16 x 50 = 6e-12; the softmax does not amplify it (Lipschitz 1).
+TOL64_ATTENTION = 1e-8
 
 
 def _scene(n: int, seed: int = 0) -> np.ndarray:
@@ -40,6 +54,11 @@ def _random_model(config: PINetConfig | None = None, seed: int = 0) -> PINet:
 @pytest.fixture(scope="module")
 def model() -> PINet:
     return _random_model()
+
+
+@pytest.fixture(scope="module")
+def model64(model) -> PINet:
+    return copy.deepcopy(model).double()
 
 
 def test_parameter_count_default():
@@ -131,7 +150,7 @@ def _loop_reference(m: PINet, poses: np.ndarray, boxes: np.ndarray | None, order
     outs = []
     for i in range(n):
         seq = [i, i] if n == 1 else [i] + sorted((k for k in range(n) if k != i), key=lambda k: key(i, k))
-        x = torch.as_tensor(poses[seq]).reshape(1, -1, 3)
+        x = torch.as_tensor(poses[seq], dtype=m.h0.dtype).reshape(1, -1, 3)
         with torch.no_grad():
             outs.append(m.forward_sequence(x)[0, :J].numpy())
     return np.stack(outs)
@@ -139,27 +158,30 @@ def _loop_reference(m: PINet, poses: np.ndarray, boxes: np.ndarray | None, order
 
 @pytest.mark.parametrize("order", ["root3d", "bbox2d"])
 @pytest.mark.parametrize("n", [1, 2, 3, 7])
-def test_refine_equals_per_person_loop(model, n, order):
+def test_refine_equals_per_person_loop(model, model64, n, order):
     poses = _scene(n, seed=n)
     boxes = _boxes(n)
-    ref, att = model.refine(poses, order=order, boxes=boxes)
-    assert isinstance(ref, np.ndarray) and ref.dtype == np.float32 and ref.shape == (n, J, 3)
-    expected = _loop_reference(model, poses, boxes, order)
-    np.testing.assert_allclose(ref, expected, atol=1e-2, rtol=0)
-    assert att.shape == (n, n)
-    np.testing.assert_allclose(att.sum(1), 1.0, atol=1e-5)
+    ref32, att32 = model.refine(poses, order=order, boxes=boxes)
+    assert isinstance(ref32, np.ndarray) and ref32.dtype == np.float32 and ref32.shape == (n, J, 3)
+    assert att32.shape == (n, n)
+    # the numbers in float64 (a torch float64 input keeps float64 out)
+    ref, att = model64.refine(torch.as_tensor(poses, dtype=torch.float64), order=order, boxes=boxes)
+    expected = _loop_reference(model64, poses, boxes, order)
+    assert_close(ref, expected, atol=TOL64_MM, label="batched refine = per-person loop")
+    # rows of a softmax, scattered: n + 2 roundings of values <= 1 (a lost or doubled entry is off by >= 1/n)
+    assert_close(att.sum(1), 1.0, atol=(n + 2) * F64_EPS * 4, label="attention rows sum to 1")
 
 
-def test_refine_attention_reindexed(model):
+def test_refine_attention_reindexed(model64):
     poses = _scene(4, seed=9)
-    _, att = model.refine(poses)
+    _, att = model64.refine(torch.as_tensor(poses, dtype=torch.float64))
     orders = build_orders(torch.as_tensor(poses))
     for i in range(4):
-        x = torch.as_tensor(poses[orders[i].numpy()]).reshape(1, -1, 3)
+        x = torch.as_tensor(poses[orders[i].numpy()], dtype=torch.float64).reshape(1, -1, 3)
         with torch.no_grad():
-            _, alpha = model.forward_with_attention(x)
+            _, alpha = model64.forward_with_attention(x)
         for pos, person in enumerate(orders[i].tolist()):
-            assert att[i, person] == pytest.approx(float(alpha[0, 0, pos]), abs=1e-5)
+            assert_close(att[i, person], alpha[0, 0, pos], atol=TOL64_ATTENTION, label="attention re-indexed")
 
 
 def test_refine_types_and_empty(model):
@@ -173,21 +195,21 @@ def test_refine_types_and_empty(model):
         model.refine(_scene(2), order="nope")
 
 
-def test_padding_has_no_influence(model):
+def test_padding_has_no_influence(model64):
     lengths = [3, 1, 5, 2]
     n = max(lengths)
-    batch = torch.full((len(lengths), n * J, 3), 12345.0)  # garbage padding
+    batch = torch.full((len(lengths), n * J, 3), 12345.0, dtype=torch.float64)  # garbage padding
     singles = []
     for b, L in enumerate(lengths):
-        x = torch.as_tensor(_scene(L, seed=20 + b)).reshape(L * J, 3)
+        x = torch.as_tensor(_scene(L, seed=20 + b), dtype=torch.float64).reshape(L * J, 3)
         batch[b, :L * J] = x
         with torch.no_grad():
-            singles.append(model.forward_with_attention(x[None]))
+            singles.append(model64.forward_with_attention(x[None]))
     with torch.no_grad():
-        out, alpha = model.forward_with_attention(batch, torch.tensor(lengths))
+        out, alpha = model64.forward_with_attention(batch, torch.tensor(lengths))
     for b, L in enumerate(lengths):
-        torch.testing.assert_close(out[b, :L * J], singles[b][0][0], atol=1e-2, rtol=0)
-        torch.testing.assert_close(alpha[b, :L, :L], singles[b][1][0], atol=1e-5, rtol=0)
+        assert_close(out[b, :L * J], singles[b][0][0], atol=TOL64_MM, label="padded = alone")
+        assert_close(alpha[b, :L, :L], singles[b][1][0], atol=TOL64_ATTENTION, label="padded attention")
         assert torch.all(alpha[b, :, L:] == 0)
 
 
@@ -199,6 +221,7 @@ def test_zeroed_output_layer_returns_input_mean():
     m = m.double()
     with torch.no_grad():
         out = m.forward_sequence(x)
+    # float64: a mean over 51 joints of values < 1e4 mm is exact to 51 x 2.2e-16 x 1e4 = 1e-10 mm
     torch.testing.assert_close(out, x.mean(dim=1, keepdim=True).expand_as(x), atol=1e-9, rtol=0)
     # with padding: mean over valid joints only
     xp = torch.cat([x, torch.full((1, 2 * J, 3), 9e5, dtype=torch.float64)], 1)
@@ -212,8 +235,9 @@ def test_normalisation_scale_equivariance(model):
     x = torch.as_tensor(_scene(3, seed=6)).reshape(1, 3 * J, 3).double()
     m = _random_model(seed=0).double()
     shift = torch.tensor([300.0, -200.0, 1000.0], dtype=torch.float64)
+    # float64 inputs < 1e4 mm carry 2e-12 mm of rounding into the normalised input; TOL64_MM covers the rest
     with torch.no_grad():
-        torch.testing.assert_close(m.forward_sequence(x + shift), m.forward_sequence(x) + shift, atol=1e-6, rtol=0)
+        torch.testing.assert_close(m.forward_sequence(x + shift), m.forward_sequence(x) + shift, atol=TOL64_MM, rtol=0)
 
 
 def test_orders():
