@@ -114,6 +114,20 @@ class PersonDetector:
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
 
+    @classmethod
+    def from_model(cls, model: torch.nn.Module, *, variant: str = "v1", score_threshold: float = 0.5,
+                   max_persons: int | None = 20, device: str | torch.device = "cpu") -> "PersonDetector":
+        """Wrap an already built torchvision detection network (e.g. `build_fasterrcnn` with random weights for a
+        benchmark) without reading a file."""
+        self = cls.__new__(cls)
+        self.variant = variant
+        self.score_threshold = float(score_threshold)
+        self.max_persons = max_persons
+        self.weights_path = None
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
+        return self
+
     def to(self, device: str | torch.device) -> "PersonDetector":
         """Move the network to `device`; returns self."""
         self.device = torch.device(device)
@@ -134,5 +148,17 @@ class PersonDetector:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
         tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).to(self.device, torch.float32) / 255.0
+        output = self.model([tensor])[0]
+        return person_boxes_from_output(output, score_threshold=self.score_threshold, max_persons=self.max_persons)
+
+    @torch.inference_mode()
+    def detect_tensor(self, image: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """`detect` on an image already on the device: (3, H, W) uint8 RGB tensor (e.g. `posenet.image_to_tensor`).
+
+        Converted to float 0..1 where it lies; run under `torch.autocast` for half precision.
+        """
+        if image.dim() != 3 or image.shape[0] != 3 or image.dtype != torch.uint8:
+            raise ValueError(f"expected a (3, H, W) uint8 RGB tensor, got {tuple(image.shape)} {image.dtype}")
+        tensor = image.to(self.device).to(torch.float32) / 255.0
         output = self.model([tensor])[0]
         return person_boxes_from_output(output, score_threshold=self.score_threshold, max_persons=self.max_persons)

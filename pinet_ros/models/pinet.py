@@ -226,10 +226,10 @@ class PINet(nn.Module):
             orders = build_orders(p, order=order, boxes=boxes, seed=seed)  # (N, L) long
             seqs = p[orders].reshape(n, -1, 3)  # (N, J*L, 3)
             out, alpha = self.forward_with_attention(seqs)
-            ref = out[:, :j, :]
+            ref = out[:, :j, :].to(p.dtype)
             att = p.new_zeros((n, n))
             if alpha is not None:
-                att.scatter_add_(1, orders, alpha[:, 0, :])
+                att.scatter_add_(1, orders, alpha[:, 0, :].to(att.dtype))  # autocast: alpha may be half
         if as_numpy:
             return ref.cpu().numpy().astype(np.float32), att.cpu().numpy().astype(np.float32)
         return ref.to(in_device), att.to(in_device)

@@ -140,9 +140,77 @@ def preprocess_crops(image_rgb: np.ndarray, boxes: np.ndarray, out_size: int = I
     crops = np.stack([crop_image(image_rgb, b, out_size) for b in boxes]) if len(boxes) else \
         np.zeros((0, out_size, out_size, 3), np.uint8)
     t = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float()
-    mean = torch.tensor(PIXEL_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
-    std = torch.tensor(PIXEL_STD, dtype=torch.float32).view(1, 3, 1, 1)
-    return (t - mean) / std
+    return normalise_crops(t)
+
+
+def normalise_crops(crops: torch.Tensor) -> torch.Tensor:
+    """(N, 3, S, S) float crops with values 0..255 -> (v - PIXEL_MEAN) / PIXEL_STD (the 0..255 quirk above)."""
+    mean = torch.tensor(PIXEL_MEAN, dtype=crops.dtype, device=crops.device).view(1, 3, 1, 1)
+    std = torch.tensor(PIXEL_STD, dtype=crops.dtype, device=crops.device).view(1, 3, 1, 1)
+    return (crops - mean) / std
+
+
+def image_to_tensor(image_rgb: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+    """(H, W, 3) uint8 RGB numpy -> (3, H, W) uint8 tensor on `device` (one upload; convert there)."""
+    img = np.ascontiguousarray(image_rgb)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) image, got {img.shape}")
+    return torch.from_numpy(img).to(device).permute(2, 0, 1)
+
+
+def crop_sampling_grid(boxes: np.ndarray, height: int, width: int, out_size: int = INPUT_SIZE,
+                       device: str | torch.device = "cpu") -> torch.Tensor:
+    """`grid_sample` grid (N, S, S, 2) of the same crop as `core.boxes.crop_image` (cv2.warpAffine).
+
+    cv2 samples crop pixel (x, y) (integer, no half-pixel shift) at image point
+    (bx + x * w / S, by + y * h / S) (`crop_affine_inverse`); with ``align_corners=True`` image pixel
+    centre i sits at normalised -1 + 2 i / (W - 1), so the grid is that point in normalised units
+    (the separable case of `torch.nn.functional.affine_grid`). Computed in float64, returned float32.
+
+    Args:
+        boxes: (N, 4) processed boxes xywh (px). height, width: image size (px), both >= 2.
+    """
+    if height < 2 or width < 2:
+        raise ValueError(f"image must be at least 2x2 pixels, got {width}x{height}")
+    b = torch.as_tensor(np.asarray(boxes, np.float64).reshape(-1, 4), dtype=torch.float64)
+    steps = torch.arange(out_size, dtype=torch.float64)
+    sx = b[:, 0:1] + steps[None, :] * (b[:, 2:3] / out_size)  # (N, S) image x of each crop column
+    sy = b[:, 1:2] + steps[None, :] * (b[:, 3:4] / out_size)  # (N, S) image y of each crop row
+    gx = sx * (2.0 / (width - 1)) - 1.0
+    gy = sy * (2.0 / (height - 1)) - 1.0
+    n = b.shape[0]
+    grid = torch.stack([gx[:, None, :].expand(n, out_size, out_size), gy[:, :, None].expand(n, out_size, out_size)],
+                       dim=-1)
+    return grid.to(device=device, dtype=torch.float32)
+
+
+def preprocess_crops_torch(image: torch.Tensor, boxes: np.ndarray, out_size: int = INPUT_SIZE) -> torch.Tensor:
+    """`preprocess_crops` with torch on the image's device: one `grid_sample` for every box of the frame.
+
+    Bilinear, outside the image black (zeros padding), like cv2.warpAffine(INTER_LINEAR, BORDER_CONSTANT 0);
+    unlike cv2 the crop is not rounded to uint8 and sampling positions are not quantised to 1/32 px, so the
+    two differ by at most 0.5 + |image gradient| / 32 grey levels before normalisation.
+
+    Args:
+        image: (3, H, W) RGB tensor (uint8 or float, values 0..255) on any device (`image_to_tensor`).
+        boxes: (N, 4) processed boxes xywh (px).
+    Returns:
+        (N, 3, out_size, out_size) float32 normalised crops on the image's device.
+    """
+    if image.dim() != 3 or image.shape[0] != 3:
+        raise ValueError(f"expected a (3, H, W) image tensor, got {tuple(image.shape)}")
+    _, h, w = image.shape
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    n = len(boxes)
+    if n == 0:
+        return torch.zeros((0, 3, out_size, out_size), dtype=torch.float32, device=image.device)
+    grid = crop_sampling_grid(boxes, h, w, out_size, device=image.device)  # (N, S, S, 2)
+    src = image.to(torch.float32)[None]  # (1, 3, H, W)
+    # every crop from the one image: stack the grids vertically instead of repeating the image N times
+    out = torch.nn.functional.grid_sample(src, grid.reshape(1, n * out_size, out_size, 2), mode="bilinear",
+                                          padding_mode="zeros", align_corners=True)  # (1, 3, N*S, S)
+    crops = out.reshape(3, n, out_size, out_size).permute(1, 0, 2, 3)
+    return normalise_crops(crops.contiguous())
 
 
 def unflip_coords(coords_hm: torch.Tensor | np.ndarray, flip_perm: np.ndarray,
@@ -220,10 +288,30 @@ def estimate_poses(model: PoseNet, image: np.ndarray, boxes: np.ndarray, root_de
         (N, J, 3) float64 camera-frame joints (mm).
     """
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if len(boxes) == 0:
+        return np.zeros((0, model.num_joints, 3))
+    return estimate_poses_from_crops(model, preprocess_crops(image, boxes), boxes, root_depth_mm, intrinsics,
+                                     flip=flip, flip_perm=flip_perm)
+
+
+@torch.no_grad()
+def estimate_poses_from_crops(model: PoseNet, crops: torch.Tensor, boxes: np.ndarray, root_depth_mm: np.ndarray,
+                              intrinsics: Intrinsics, flip: bool = False,
+                              flip_perm: np.ndarray | None = None) -> np.ndarray:
+    """`estimate_poses` from already made crops (N, 3, 256, 256) (`preprocess_crops` or `preprocess_crops_torch`).
+
+    The crops are moved to the model's device keeping their memory format (channels-last stays so); run it
+    under `torch.autocast` for half precision (the soft-argmax is computed in float32 either way).
+    Returns:
+        (N, J, 3) float64 camera-frame joints (mm).
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     n = len(boxes)
     if n == 0:
         return np.zeros((0, model.num_joints, 3))
-    batch = preprocess_crops(image, boxes)
+    if crops.shape[0] != n:
+        raise ValueError(f"{crops.shape[0]} crops for {n} boxes")
+    batch = crops
     if flip:
         batch = torch.cat([batch, batch.flip(3)], dim=0)
     coords = model(batch.to(_model_device(model))).float()

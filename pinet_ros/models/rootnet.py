@@ -95,11 +95,30 @@ def estimate_roots(model: RootNet, image: np.ndarray, boxes: np.ndarray, intrins
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     if len(boxes) == 0:
         return np.zeros((0, 3))
+    return estimate_roots_from_crops(model, preprocess_crops(image, boxes), boxes, intrinsics)
+
+
+@torch.no_grad()
+def estimate_roots_from_crops(model: RootNet, crops: torch.Tensor, boxes: np.ndarray,
+                              intrinsics: Intrinsics) -> np.ndarray:
+    """`estimate_roots` from already made crops (N, 3, 256, 256) (`preprocess_crops` or `preprocess_crops_torch`).
+
+    The crops keep their memory format on the way to the model's device; run it under `torch.autocast` for
+    half precision (the soft-argmax and the depth are computed in float32 either way).
+    Returns:
+        (N, 3) float64: root u, v (px) and absolute depth (mm), as `estimate_roots`.
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if len(boxes) == 0:
+        return np.zeros((0, 3))
+    if crops.shape[0] != len(boxes):
+        raise ValueError(f"{crops.shape[0]} crops for {len(boxes)} boxes")
     dev = _model_device(model)
     k = torch.from_numpy(rootnet_k(boxes, intrinsics)).float().to(dev)
-    out = model(preprocess_crops(image, boxes).to(dev), k).cpu().numpy().astype(np.float64)
+    out = model(crops.to(dev), k).float().cpu().numpy().astype(np.float64)
     uv = hm_to_image_px(out[:, None, :2], boxes)[:, 0]
     return np.concatenate([uv, out[:, 2:3]], axis=1)
 
 
-__all__ = ["RootNet", "RootHead", "load_rootnet", "rootnet_k", "estimate_roots", "HEATMAP_SIZE"]
+__all__ = ["RootNet", "RootHead", "load_rootnet", "rootnet_k", "estimate_roots", "estimate_roots_from_crops",
+           "HEATMAP_SIZE"]
