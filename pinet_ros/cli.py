@@ -364,7 +364,7 @@ def _process(args: argparse.Namespace) -> int:
 def register_process(subparsers: argparse._SubParsersAction) -> None:
     """``pinet-ros process INPUT``: poses of every frame of a video, image folder or rosbag2, offline."""
     p = subparsers.add_parser("process", help="run the pipeline on a video, image folder or rosbag2 and write "
-                                              "poses.mcap (+ poses.jsonl, annotated video)")
+                                              "poses.mcap (needs ROS) and/or poses.jsonl, annotated video")
     p.add_argument("input", help="video file, image folder or image, rosbag2 directory, or .mcap/.db3 file")
     p.add_argument("--out", default="pinet_out", help="output folder (default: pinet_out)")
     p.add_argument("--camera", default=None, metavar="YAML",

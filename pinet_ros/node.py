@@ -4,10 +4,12 @@ It declares the parameters of `pinet_ros.params`, pairs each Image with its Came
 frame to one worker thread (older unprocessed frames are dropped and counted, so there is never a backlog),
 calls `pinet_ros.pipeline.Pipeline`, and publishes what `pinet_ros.ros.convert` builds.
 
-Lifecycle: configure loads and warms up the networks (a missing weight file fails the transition with one
-message naming the file, where it was looked for and how to get it); activate starts the worker; deactivate
-stops it and frees the networks (and GPU memory); activate again reloads them. With `autostart: true` (default)
-the node configures and activates itself.
+Lifecycle (the ROS 2 managed-node convention): configure loads and warms up the networks (a missing weight
+file fails the transition with one message naming the file, where it was looked for and how to get it);
+activate starts processing and the lifecycle publishers; deactivate only stops them (a fast pause: the
+networks stay loaded); cleanup frees the networks (and GPU memory). Start-up parameters (backend, device,
+weights, ...) may change only while the node is unconfigured. With `autostart: true` (default) the node
+configures and activates itself.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ _INFO_HISTORY = 64
 
 def descriptor(spec: P.ParamSpec) -> ParameterDescriptor:
     """The ROS parameter descriptor of one `ParamSpec` (type, description, range, read-only)."""
-    d = ParameterDescriptor(name=spec.name, description=spec.description, read_only=spec.read_only)
+    description = spec.description + (" (start-up: change while the node is unconfigured)" if spec.startup else "")
+    d = ParameterDescriptor(name=spec.name, description=description, read_only=spec.read_only)
     if spec.type is float and (spec.low is not None or spec.high is not None):
         d.floating_point_range = [FloatingPointRange(from_value=float(spec.low), to_value=float(spec.high),
                                                      step=0.0)]
@@ -77,9 +80,11 @@ class PinetNode(LifecycleNode):
         self._reported: dict[str, int] = {}  # fault counters at the last diagnostics report
         self._warned: dict[str, tuple[float, int]] = {}
 
-        self._poses_pub = self.create_publisher(MultiPerson3DPose, "~/poses", QoSProfile(depth=10))
-        self._markers_pub = self.create_publisher(MarkerArray, "~/markers", QoSProfile(depth=10))
-        self._debug_pub = self.create_publisher(Image, "~/debug_image", qos_profile_sensor_data)
+        self._configured = False
+        # Lifecycle publishers: they publish only while the node is active.
+        self._poses_pub = self.create_lifecycle_publisher(MultiPerson3DPose, "~/poses", QoSProfile(depth=10))
+        self._markers_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", QoSProfile(depth=10))
+        self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", qos_profile_sensor_data)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", QoSProfile(depth=10))
         self.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data)
         self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
@@ -89,8 +94,13 @@ class PinetNode(LifecycleNode):
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         changes = {p.name: p.value for p in parameters}
         reasons = P.validate(changes)
+        startup = [k for k, v in changes.items() if k in P.SPECS and P.SPECS[k].startup and v != self.values.get(k)]
+        if startup and self._configured:
+            reasons.append(f"{', '.join(startup)} can only change while the node is unconfigured (start-up "
+                           "parameters: deactivate and clean up the node, set them, then configure)")
         if not reasons and self.pipeline is not None:
-            pipeline_changes = {k: v for k, v in changes.items() if k in {s.name for s in P.PIPELINE_PARAMS}}
+            pipeline_changes = {k: v for k, v in changes.items()
+                                if k in {s.name for s in P.PIPELINE_PARAMS} and not P.SPECS[k].startup}
             if pipeline_changes:
                 try:
                     with self._pipeline_lock:  # never change settings in the middle of a frame
@@ -134,32 +144,39 @@ class PinetNode(LifecycleNode):
             self.pipeline = None
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
-        return TransitionCallbackReturn.SUCCESS if self._build_pipeline() else TransitionCallbackReturn.FAILURE
+        if not self._build_pipeline():
+            return TransitionCallbackReturn.FAILURE
+        self._configured = True
+        return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        if self.pipeline is None and not self._build_pipeline():
+        if self.pipeline is None:  # not reachable through the lifecycle state machine; kept for safety
+            self.get_logger().error("cannot activate: the node is not configured")
             return TransitionCallbackReturn.FAILURE
         with self._lock:
             self._pending = None
             self._active = True
         self._worker = threading.Thread(target=self._work, name="pinet_worker", daemon=True)
         self._worker.start()
-        return super().on_activate(state)
+        return super().on_activate(state)  # activates the lifecycle publishers
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
-        self._stop_worker()
-        self._free_pipeline()
+        self._stop_worker()  # a pause: the networks stay loaded, so activate is immediate
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        self._stop_worker()
-        self._free_pipeline()
+        self._release()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _release(self) -> None:
+        """Stop processing and free the networks (and GPU memory): back to unconfigured."""
         self._stop_worker()
         self._free_pipeline()
-        return TransitionCallbackReturn.SUCCESS
+        self._configured = False
 
     def _stop_worker(self) -> None:
         with self._lock:
@@ -352,8 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         if node is not None:
-            node._stop_worker()
-            node._free_pipeline()
+            node._release()
             node.destroy_node()
         rclpy.try_shutdown()
     return code

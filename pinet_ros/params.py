@@ -27,7 +27,9 @@ class ParamSpec:
         low, high: inclusive range for int/float parameters (None: unbounded on that side).
         choices: allowed values for str parameters (None: free text, see `pattern`).
         pattern: regular expression a str value must match (None: anything).
-        read_only: only settable at start-up (changing it needs a reconfigure).
+        read_only: read once when the process starts; never changes afterwards.
+        startup: used when the node configures (loads its networks): it may change only while the node is
+            unconfigured (managed-node convention), and takes effect at the next configure.
     """
 
     name: str
@@ -38,6 +40,7 @@ class ParamSpec:
     choices: tuple[str, ...] | None = None
     pattern: str | None = None
     read_only: bool = False
+    startup: bool = False
 
     @property
     def type(self) -> type:
@@ -67,26 +70,26 @@ class ParamSpec:
 
 PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("backend", "mediapipe", "pose backend: mediapipe (embedded default, offline) or 3dmppe "
-              "(detector + RootNet + PoseNet, the authors' weights)", choices=BACKENDS, read_only=True),
+              "(detector + RootNet + PoseNet, the authors' weights)", choices=BACKENDS, startup=True),
     ParamSpec("device", "cpu", "torch device for the networks: cpu, cuda or cuda:N", pattern=_DEVICE_RE.pattern,
-              read_only=True),
+              startup=True),
     ParamSpec("refine", True, "refine every person with PI-Net (false: publish the backend's estimate)"),
     ParamSpec("ordering", "root3d", "order of the other people in PI-Net's sequence: root3d (paper), bbox2d "
               "(released code), reverse, random", choices=ORDERINGS),
     ParamSpec("pinet_weights", "", "PI-Net weights (.safetensors or the authors' snapshot_24.pth.tar); "
-              "empty = the packaged default pinet_synthetic", read_only=True),
+              "empty = the packaged default pinet_synthetic", startup=True),
     ParamSpec("posenet_weights", "", "3DMPPE PoseNet weights (backend 3dmppe); empty = the registry's "
-              "posenet_muco location", read_only=True),
+              "posenet_muco location", startup=True),
     ParamSpec("rootnet_weights", "", "3DMPPE RootNet weights (backend 3dmppe); empty = the registry's "
-              "rootnet_muco location", read_only=True),
+              "rootnet_muco location", startup=True),
     ParamSpec("detector_weights", "", "torchvision Faster R-CNN weights (backend 3dmppe); empty = torch hub "
-              "cache", read_only=True),
+              "cache", startup=True),
     ParamSpec("detector_variant", "v1", "Faster R-CNN variant (backend 3dmppe)", choices=("v1", "v2"),
-              read_only=True),
+              startup=True),
     ParamSpec("score_threshold", 0.5, "minimum person detection score, 0..1", low=0.0, high=1.0),
     ParamSpec("max_persons", 10, "at most this many people per frame (highest scores kept)", low=1, high=64),
     ParamSpec("small_people", False, "mediapipe: second pass on enlarged crops for people below ~100 px "
-              "(slower)", read_only=True),
+              "(slower)", startup=True),
     ParamSpec("flip_test", False, "3dmppe: average PoseNet with its mirrored crops (slower)"),
     ParamSpec("tracking", True, "stable person ids across frames (false: every id is 0)"),
     ParamSpec("track_max_distance_m", 0.8, "tracking gate: largest root jump between frames, metres (for people "
@@ -100,7 +103,7 @@ PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("smoothing_beta", 0.3, "One-Euro speed coefficient, 1/m (higher: less lag when moving)",
               low=0.0, high=100.0),
     ParamSpec("threads", 0, "torch CPU threads; 0 = auto (1 with mediapipe, where PI-Net is the only torch "
-              "work; torch's default with 3dmppe)", low=0, high=256, read_only=True),
+              "work; torch's default with 3dmppe)", low=0, high=256, startup=True),
 )
 
 NODE_PARAMS: tuple[ParamSpec, ...] = (
@@ -137,3 +140,108 @@ def validate(values: dict[str, Any]) -> list[str]:
         if reason:
             reasons.append(reason)
     return reasons
+
+
+# ------------------------------------------------------------------------ files generated from this table
+
+YAML_HEADER = """\
+# Parameters of the pinet_ros node, every one with its default. GENERATED from pinet_ros/params.py:
+#   python -m pinet_ros.params --write        (a test fails when this file and the table disagree)
+# The wildcard key `/**` matches the node under any name and namespace (e.g. /cam1/pinet), so one file
+# serves every camera; use `/cam1/pinet:` instead to give one node its own values.
+# (start-up) parameters take effect at configure: change them while the node is unconfigured.
+# (read-only) ones are read when the process starts. The others can be changed live (`ros2 param set`).
+"""
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def _constraint(spec: ParamSpec) -> str:
+    if spec.choices:
+        return "[" + " | ".join(spec.choices) + "]"
+    if spec.low is not None or spec.high is not None:
+        return f"[{spec.low if spec.low is not None else ''} .. {spec.high if spec.high is not None else ''}]"
+    return ""
+
+
+def _kind(spec: ParamSpec) -> str:
+    return "read-only" if spec.read_only else "start-up" if spec.startup else ""
+
+
+def _wrap(text: str, width: int, indent: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent)
+
+
+def yaml_text() -> str:
+    """config/pinet.yaml as generated from the table (every parameter, its default, a comment)."""
+    lines = [YAML_HEADER.rstrip("\n"), "/**:", "  ros__parameters:"]
+    for title, group in (("pipeline", PIPELINE_PARAMS), ("node", NODE_PARAMS)):
+        lines.append(f"    # --- {title} ---")
+        for spec in group:
+            extra = " ".join(x for x in (_constraint(spec), f"({_kind(spec)})" if _kind(spec) else "") if x)
+            lines += _wrap(f"{spec.description} {extra}".strip(), 110, "    # ")
+            lines.append(f"    {spec.name}: {_yaml_scalar(spec.default)}")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_table() -> str:
+    """The README's parameter table as generated from the table."""
+    rows = ["| parameter | default | when | meaning |", "| --- | --- | --- | --- |"]
+    for spec in ALL_PARAMS:
+        default = _yaml_scalar(spec.default).replace('""', '`""`') if spec.default == "" else \
+            f"`{_yaml_scalar(spec.default).strip(chr(34))}`"
+        when = _kind(spec) or "live"
+        meaning = spec.description.replace("|", "\\|")
+        if _constraint(spec):
+            meaning += " " + _constraint(spec).replace(" | ", ", ")
+        rows.append(f"| `{spec.name}` | {default} | {when} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+README_BEGIN = "<!-- parameters: generated from pinet_ros/params.py by `python -m pinet_ros.params --write` -->"
+README_END = "<!-- end of generated parameters -->"
+
+
+def _readme_with_table(readme: str) -> str:
+    start, end = readme.index(README_BEGIN) + len(README_BEGIN), readme.index(README_END)
+    return readme[:start] + "\n" + markdown_table() + readme[end:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pinet_ros.params [--write | --check]`: print, rewrite or check config/pinet.yaml and the
+    README table (run from the repository root)."""
+    import argparse
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(prog="python -m pinet_ros.params", description=main.__doc__)
+    ap.add_argument("--write", action="store_true", help="rewrite config/pinet.yaml and README.md's table")
+    ap.add_argument("--check", action="store_true", help="exit 1 if either file differs from the table")
+    ap.add_argument("--root", default=".", help="repository root (default: .)")
+    args = ap.parse_args(argv)
+    root = Path(args.root)
+    yaml_path, readme_path = root / "config" / "pinet.yaml", root / "README.md"
+    want = {yaml_path: yaml_text(), readme_path: _readme_with_table(readme_path.read_text())}
+    if args.write:
+        for path, text in want.items():
+            path.write_text(text)
+        return 0
+    if args.check:
+        stale = [str(p) for p, text in want.items() if p.read_text() != text]
+        if stale:
+            print("out of date (run python -m pinet_ros.params --write): " + ", ".join(stale))
+            return 1
+        return 0
+    print(yaml_text(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -220,7 +220,8 @@ class Pipeline:
                 a setting the backend cannot change live (the reason says which).
         """
         new = PipelineConfig(**{**asdict(self.config), **changes})
-        fixed = [k for k in changes if P.SPECS[k].read_only and getattr(new, k) != getattr(self.config, k)]
+        fixed = [k for k in changes if (P.SPECS[k].read_only or P.SPECS[k].startup)
+                 and getattr(new, k) != getattr(self.config, k)]
         if fixed:
             raise PipelineError(f"{', '.join(fixed)} can only be set at start-up (reconfigure the node)")
         backend_changes = {k: getattr(new, k) for k in BACKEND_LIVE

@@ -175,12 +175,23 @@ def load_pipeline_params(path: str | Path) -> dict[str, Any]:
     return dict(doc)
 
 
+def ros_available() -> bool:
+    """Whether rclpy and this package's generated messages import (what writing poses.mcap needs)."""
+    try:
+        import rclpy.serialization  # noqa: F401
+        from pinet_ros.msg import MultiPerson3DPose  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def process_input(input_path: str | Path, out_dir: str | Path = "pinet_out", *, camera: str | Path | None = None,
                   image_topic: str | None = None, info_topic: str | None = None,
                   params: dict[str, Any] | None = None, backend: str | None = None, refine: bool | None = None,
                   device: str | None = None, jsonl: bool = False, video: bool = False, bag_images: bool = False,
                   max_frames: int | None = None, rate: float | None = None, frame_id: str | None = None,
-                  progress: bool = True, overwrite: bool = True, pipeline: Any = None) -> ProcessSummary:
+                  progress: bool = True, overwrite: bool = True, pipeline: Any = None,
+                  mcap: bool | None = None) -> ProcessSummary:
     """Run the pipeline on every frame of `input_path` and write the results to `out_dir`.
 
     Args:
@@ -195,6 +206,8 @@ def process_input(input_path: str | Path, out_dir: str | Path = "pinet_out", *, 
         overwrite: replace existing output files.
         pipeline: an already built object with `process(rgb, intrinsics, stamp_ns, frame_id) -> FrameResult`
             to use instead of building `Pipeline(config)` (it is not closed here).
+        mcap: write poses.mcap (needs the ROS environment: rclpy and the built messages). None: when rclpy
+            can be imported; without it, JSONL and/or video must be asked for.
     Returns:
         ProcessSummary.
     Raises:
@@ -208,6 +221,15 @@ def process_input(input_path: str | Path, out_dir: str | Path = "pinet_out", *, 
 
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    have_ros = ros_available()
+    if mcap is None:
+        mcap = have_ros
+    if mcap and not have_ros:
+        raise ValueError("poses.mcap needs the ROS environment (rclpy and pinet_ros's built messages: "
+                         "scripts/env.sh or a sourced ROS 2 workspace); without ROS write --jsonl or --video")
+    if not (mcap or jsonl or video):
+        raise ValueError("nothing to write: without the ROS environment poses.mcap cannot be written; pass "
+                         "--jsonl and/or --video")
     source = open_source(input_path, camera=camera, image_topic=image_topic, info_topic=info_topic, rate=rate,
                          frame_id=frame_id)
     out = Path(out_dir)
@@ -232,8 +254,10 @@ def process_input(input_path: str | Path, out_dir: str | Path = "pinet_out", *, 
             set_torch_threads(config)  # this is the application: it may choose the process-wide thread count
             pipeline = Pipeline(config)
             stack.callback(pipeline.close)
-        writer = PoseBagWriter(out / "poses.mcap", images=bag_images, overwrite=overwrite)
-        stack.callback(lambda: setattr(summary, "poses_path", writer.close()))
+        writer = None
+        if mcap:
+            writer = PoseBagWriter(out / "poses.mcap", images=bag_images, overwrite=overwrite)
+            stack.callback(lambda: setattr(summary, "poses_path", writer.close()))
         jsonl_file = None
         if jsonl:
             jsonl_file = stack.enter_context((out / "poses.jsonl").open("w" if overwrite else "x"))
@@ -264,7 +288,8 @@ def _loop(bar: Any, pipeline: Any, writer: Any, jsonl_file: Any, video_writer: "
     """The per-frame work of `process_input`."""
     for frame in bar:
         result = pipeline.process(frame.rgb, frame.intrinsics, frame.stamp_ns, frame.frame_id)
-        writer.write(result, frame.rgb if bag_images else None, frame.intrinsics if bag_images else None)
+        if writer is not None:
+            writer.write(result, frame.rgb if bag_images else None, frame.intrinsics if bag_images else None)
         if jsonl_file is not None:
             jsonl_file.write(json.dumps(result_to_json(result), separators=(",", ":")) + "\n")
         if video_writer is not None and draw_overlay is not None:

@@ -44,7 +44,7 @@ def session(tmp_path_factory):
     import yaml
 
     params = yaml.safe_load((ROOT / "config" / "pinet.yaml").read_text())
-    params["pinet"]["ros__parameters"]["max_persons"] = 5
+    params["/**"]["ros__parameters"]["max_persons"] = 5
     params_file = tmp_path_factory.mktemp("node") / "params.yaml"
     params_file.write_text(yaml.safe_dump(params))
     node_proc = subprocess.Popen(cli_command("run", "--params-file", str(params_file),
