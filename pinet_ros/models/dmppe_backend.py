@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -99,6 +99,31 @@ class DmppeBackend:
     @property
     def device(self) -> torch.device:
         return self.detector.device
+
+    def apply(self, *, score_threshold: float | None = None, max_persons: int | None = None,
+              flip_test: bool | None = None, **others: object) -> None:
+        """Change live settings; each takes effect on the next `estimate` (the detector's threshold and cap
+        are read per call, flip_test per PoseNet batch).
+
+        Raises:
+            ValueError: a setting this backend does not have, or a bad value.
+        """
+        if others:
+            raise ValueError(f"{', '.join(sorted(others))} do(es) not apply to the 3dmppe backend")
+        changes: dict[str, object] = {}
+        if score_threshold is not None:
+            if not 0.0 <= float(score_threshold) <= 1.0:
+                raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
+            changes["score_threshold"] = float(score_threshold)
+        if max_persons is not None:
+            if int(max_persons) < 1:
+                raise ValueError(f"max_persons must be >= 1, got {max_persons}")
+            changes["max_persons"] = int(max_persons)
+        if flip_test is not None:
+            changes["flip_test"] = bool(flip_test)
+        self.config = replace(self.config, **changes)
+        self.detector.score_threshold = self.config.score_threshold
+        self.detector.max_persons = self.config.max_persons
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if not self.config.half_precision:

@@ -59,7 +59,8 @@ def test_3dmppe_pipeline_runs_end_to_end(files, tmp_path):
     for q in r.persons:
         assert q.joints_m.shape == q.joints_initial_m.shape == (17, 3)
         assert np.all(np.isfinite(q.joints_initial_m)) and np.all(q.joints_initial_m[:, 2] > 0)
-        # joints_2d are the projection of the initial 3D joints
+        # joints_2d are the projection of the initial 3D joints: float64 throughout (~1e-13 px); 1e-3 px is 25
+        # float32 ulps of a 320 px coordinate (3.8e-5 px), so it holds as well if either is ever float32
         uv = intr.project(q.joints_initial_m * 1000.0)
         np.testing.assert_allclose(uv, q.joints_2d, atol=1e-3)
     assert r.interaction.shape == (len(r.persons),) * 2
@@ -75,4 +76,21 @@ def test_people_behind_the_camera_are_never_published(files):
     rgb = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
     r = p.process(rgb, Intrinsics(fx=300.0, fy=300.0, cx=160.0, cy=120.0), stamp_ns=1)
     assert r.persons == []
+    p.close()
+
+
+def test_live_settings_reach_the_3dmppe_backend_on_the_next_frame(files, tmp_path):
+    from pinet_ros.pipeline import Pipeline, PipelineConfig
+
+    weights = {k: v for k, v in files.items() if k != "behind"}
+    p = Pipeline(PipelineConfig(backend="3dmppe", refine=False, max_persons=1, **weights))
+    rgb = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    intr = Intrinsics(fx=300.0, fy=300.0, cx=160.0, cy=120.0)
+    assert len(p.process(rgb, intr, stamp_ns=1).persons) == 1
+    p.update(max_persons=3, flip_test=True)  # raised above its start-up value; flip on
+    assert p.backend.detector.max_persons == 3 and p.backend.config.flip_test is True
+    assert 1 < len(p.process(rgb, intr, stamp_ns=2).persons) <= 3
+    p.update(score_threshold=1.0)  # scores are strictly above the threshold: nobody passes
+    assert p.backend.detector.score_threshold == 1.0
+    assert p.process(rgb, intr, stamp_ns=3).persons == []
     p.close()
