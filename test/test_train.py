@@ -235,6 +235,7 @@ def test_resume_gives_the_same_weights(tmp_path):
     for k in a:
         assert a[k].dtype == b[k].dtype
         assert_close(a[k], b[k], atol=1e-3 * config.lr, label="resumed weights")
+    # bit for bit as above, so the losses agree to pytest's default rel 1e-6 (float64 means of float32 losses)
     assert [e["train_loss"] for e in rec_res["epochs"]] == pytest.approx([e["train_loss"] for e in rec_full["epochs"]])
     # the final weights moved away from the 2-epoch state (the resumed epoch really trained)
     assert any(not torch.allclose(ckpt["model"][k], b[k]) for k in b)
@@ -243,7 +244,8 @@ def test_resume_gives_the_same_weights(tmp_path):
 
 
 def test_training_throughput_default_network():
-    """Samples/s of one training step loop at batch 4 with the default network (reported, loosely bounded)."""
+    """Samples/s of one training step loop at batch 4 with the default network (printed; no timed assertion:
+    speed depends on the machine and its load)."""
     samples = sequences_from_groups(_groups(12, seed=9))
     torch.manual_seed(0)
     model = PINet()
@@ -258,4 +260,4 @@ def test_training_throughput_default_network():
         opt.step()
     rate = 4 * len(batches) / (time.perf_counter() - t0)
     print(f"training throughput: {rate:.1f} samples/s")
-    assert rate > 1.0
+    assert math.isfinite(float(loss.detach())) and rate > 0.0

@@ -78,8 +78,11 @@ def test_forward_shape_and_depth_scales_with_k(model):
     with torch.no_grad():
         out = model(x, torch.tensor([[1000.0], [2500.0]]))
     assert out.shape == (2, 3)
+    # the same crop in two batch rows: the same operations on the same values (torch's float32 default, 1e-5
+    # absolute, is about one float32 ulp of the largest coordinate, 63)
     torch.testing.assert_close(out[0, :2], out[1, :2])
     assert float(out[0, 2]) != 0.0
+    # depth = gamma x k in float32, then x 2.5 here: two roundings (2 x 6e-8 relative; the default rtol is 1.3e-6)
     torch.testing.assert_close(out[1, 2], out[0, 2] * 2.5)
     assert 0.0 <= float(out[:, :2].min()) and float(out[:, :2].max()) <= 63.0
 
@@ -96,8 +99,11 @@ def test_estimate_roots_one_batched_forward(model):
         h.remove()
     assert roots.shape == (2, 3)
     assert len(calls) == 1 and calls[0][0] == 2
-    torch.testing.assert_close(calls[0][1].double(), torch.from_numpy(rootnet_k(boxes, K)), rtol=1e-6, atol=0)
+    # k reaches the network as float32: rounded to nearest, relative error <= eps32 / 2
+    k32_rtol = float(np.finfo(np.float32).eps)
+    torch.testing.assert_close(calls[0][1].double(), torch.from_numpy(rootnet_k(boxes, K)), rtol=k32_rtol, atol=0)
     raw = calls[0][2].double().numpy()
+    # below: the same float64 arithmetic on the same float32 outputs (rtol 1e-6 is ~5e9 float64 roundings)
     np.testing.assert_allclose(roots[:, 0], raw[:, 0] / 64 * boxes[:, 2] + boxes[:, 0], rtol=1e-6)
     np.testing.assert_allclose(roots[:, 1], raw[:, 1] / 64 * boxes[:, 3] + boxes[:, 1], rtol=1e-6)
     np.testing.assert_allclose(roots[:, 2], raw[:, 2], rtol=1e-6)
