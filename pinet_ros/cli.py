@@ -136,9 +136,20 @@ def _bench_soak(args: argparse.Namespace) -> int:
 
 
 def _bench_depth(args: argparse.Namespace) -> int:
-    from pinet_ros.benchmarks.depth import run_depth_bench
+    from pinet_ros.benchmarks.depth import run_depth_bench, run_rendered_bench
 
-    run_depth_bench(sequences=args.sequences, frames=args.frames, seed=args.seed)
+    if args.rendered:
+        run_rendered_bench(args.rendered, max_frames=args.max_frames, seed=args.seed)
+    else:
+        run_depth_bench(sequences=args.sequences, frames=args.frames, seed=args.seed)
+    return 0
+
+
+def _bench_gpu(args: argparse.Namespace) -> int:
+    from pinet_ros.benchmarks.gpu import run as run_gpu_bench
+
+    run_gpu_bench(args.device, args.out, quick=args.quick, repeats=args.repeats, threads=args.threads,
+                  posenet_weights=args.posenet_weights, rootnet_weights=args.rootnet_weights)
     return 0
 
 
@@ -174,7 +185,10 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("depth", help="root error and tracking with a depth image vs monocular, same scenes")
     p.add_argument("--sequences", type=int, default=24, help="sequences of 1-4 people (about half occluded)")
     p.add_argument("--frames", type=int, default=20, help="frames per sequence (10 Hz)")
-    p.add_argument("--seed", type=int, default=0, help="scene seed")
+    p.add_argument("--seed", type=int, default=0, help="scene (and sensor noise) seed")
+    p.add_argument("--rendered", default=None, metavar="DIR",
+                   help="a `pinet-ros render` output folder: real backend on rendered images instead")
+    p.add_argument("--max-frames", type=int, default=0, help="with --rendered: at most this many images (0 = all)")
     p.set_defaults(func=_bench_depth)
 
 

@@ -117,6 +117,10 @@ NODE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("diagnostics_period_s", 1.0, "period of /diagnostics, seconds", low=0.1, high=60.0),
     ParamSpec("warn_throttle_s", 5.0, "at most one warning of each kind per this many seconds",
               low=0.0, high=3600.0),
+    ParamSpec("use_depth", False, "subscribe depth (16UC1 mm or 32FC1 m) + depth_camera_info and correct each "
+              "person's absolute position with it before PI-Net (false: monocular)", read_only=True),
+    ParamSpec("publish_tf", True, "publish every tracked person's REP-155 body frame body_<id> on /tf"),
+    ParamSpec("tf_joints", False, "also publish one frame <joint>_<id> per joint, child of body_<id>"),
 )
 
 ALL_PARAMS: tuple[ParamSpec, ...] = PIPELINE_PARAMS + NODE_PARAMS

@@ -85,6 +85,16 @@ mkdir -p "$ROOT/log"
     export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
   fi
   export PATH="$VENV/bin:$PATH"
+  # tf2_msgs (for /tf) is not among the PyPI wheels: build ros_deps/tf2_msgs (TFMessage only, from its
+  # interface definition) into install/ only when no tf2_msgs is importable, so a real ROS keeps its own.
+  if ! "$VENV/bin/python" -c "import tf2_msgs.msg" > /dev/null 2>&1; then
+    log "tf2_msgs not installed: building ros_deps/tf2_msgs"
+    "$VENV/bin/colcon" --log-base "$ROOT/log" build --base-paths "$ROOT/ros_deps/tf2_msgs" --build-base "$ROOT/build" \
+        --install-base "$ROOT/install" --merge-install --event-handlers console_direct- \
+        --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DPython3_NumPy_INCLUDE_DIR="$NUMPY_INC_LINK" -DBUILD_TESTING=OFF \
+        > "$ROOT/log/colcon-tf2-msgs.txt" 2>&1 \
+      || { tail -40 "$ROOT/log/colcon-tf2-msgs.txt"; log "tf2_msgs build failed (log/colcon-tf2-msgs.txt)"; exit 1; }
+  fi
   "$VENV/bin/colcon" --log-base "$ROOT/log" build --base-paths "$ROOT" --build-base "$ROOT/build" \
       --install-base "$ROOT/install" --merge-install --symlink-install --event-handlers console_direct- \
       --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DPython3_NumPy_INCLUDE_DIR="$NUMPY_INC_LINK" -DBUILD_TESTING=OFF \

@@ -20,6 +20,7 @@ Not modelled: the stereo shadow beside foreground edges, multipath, sunlight, co
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,10 +89,14 @@ class SensorNoise:
     max_range_m: float = 10.0
 
 
+@functools.lru_cache(maxsize=8)
 def _rays(intr: Intrinsics, width: int, height: int) -> np.ndarray:
+    """(H, W, 3) unit ray directions of every pixel (read-only, cached per camera)."""
     u, v = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
     d = np.stack([(u - intr.cx) / intr.fx, (v - intr.cy) / intr.fy, np.ones_like(u)], axis=-1)
-    return d / np.linalg.norm(d, axis=-1, keepdims=True)  # (H, W, 3) unit, depth camera frame
+    d = d / np.linalg.norm(d, axis=-1, keepdims=True)  # (H, W, 3) unit, depth camera frame
+    d.setflags(write=False)
+    return d
 
 
 def _box_t(ro: np.ndarray, rd: np.ndarray, box: Box) -> np.ndarray:
@@ -132,19 +137,26 @@ def render_depth(scene: Scene, intrinsics: Intrinsics, width: int, height: int,
     for box in scene.boxes:
         t_hit = np.minimum(t_hit, _box_t(ro, rd, box))
     scales = list(scene.scales) + [1.0] * (len(scene.people) - len(scene.scales))
+    t_img = t_hit.reshape(height, width)
+    rd_img = rd.reshape(height, width, 3)
     for joints, s in zip(scene.people, scales):
         for a, b, r in body_capsules(joints, s):
-            # only the rays that can reach this capsule: its bounding sphere's angular extent
-            centre = 0.5 * (a + b) - ro
+            # only the pixels that can see this capsule: the image box of its bounding sphere
+            centre = R @ (0.5 * (a + b)) + t  # camera frame
             radius = 0.5 * np.linalg.norm(b - a) + r
-            dist = np.linalg.norm(centre)
-            if dist <= radius:
-                cand = np.arange(len(rd))
+            if centre[2] - radius > 1e-3:
+                reach = radius / (centre[2] - radius)
+                u0 = int(np.floor(intrinsics.cx + intrinsics.fx * (centre[0] / centre[2] - reach))) - 1
+                u1 = int(np.ceil(intrinsics.cx + intrinsics.fx * (centre[0] / centre[2] + reach))) + 2
+                v0 = int(np.floor(intrinsics.cy + intrinsics.fy * (centre[1] / centre[2] - reach))) - 1
+                v1 = int(np.ceil(intrinsics.cy + intrinsics.fy * (centre[1] / centre[2] + reach))) + 2
+                u0, u1, v0, v1 = max(u0, 0), min(u1, width), max(v0, 0), min(v1, height)
             else:
-                cos_lim = np.sqrt(max(1.0 - (radius / dist) ** 2, 0.0))
-                cand = np.flatnonzero(rd @ (centre / dist) >= cos_lim)
-            if cand.size:
-                t_hit[cand] = np.minimum(t_hit[cand], ray_capsule_hit(ro, rd[cand], a, b, r))
+                u0, u1, v0, v1 = 0, width, 0, height
+            if u1 <= u0 or v1 <= v0:
+                continue
+            hit = ray_capsule_hit(ro, rd_img[v0:v1, u0:u1].reshape(-1, 3), a, b, r).reshape(v1 - v0, u1 - u0)
+            np.minimum(t_img[v0:v1, u0:u1], hit, out=t_img[v0:v1, u0:u1])
     z = (t_hit * rays_cam[:, 2]).reshape(height, width)
     z[~np.isfinite(z)] = np.nan
     if noise is None:

@@ -79,8 +79,8 @@ def frame_result_to_msg(result: FrameResult):
     header: stamp from `stamp_ns`, `frame_id` copied. joint_names and bones from `result.joint_set`.
     Per person: id, score (clipped to 0..1, non-finite -> 0), bbox as a RegionOfInterest clipped to
     `image_size` with non-negative integer offsets/sizes, root, joints (refined), joints_initial,
-    joint_confidence (clipped to 0..1). interaction: the (N, N) matrix flattened row-major as float32
-    (non-finite entries -> 0), empty when `result.interaction` is None.
+    joint_confidence (clipped to 0..1), root_source (Person3DPose.MONOCULAR / DEPTH). interaction: the (N, N)
+    matrix flattened row-major as float32 (non-finite entries -> 0), empty when `result.interaction` is None.
 
     Non-finite rule (a NaN must never turn into a plausible point such as the origin):
       - a person whose root or every refined joint is non-finite is dropped, together with its row and
@@ -179,7 +179,8 @@ def frame_result_from_msg(msg: Any) -> FrameResult:
             id=int(p.id), score=float(p.score),
             bbox_xywh=np.array([roi.x_offset, roi.y_offset, roi.width, roi.height], dtype=np.float64),
             root_m=np.array([p.root.x, p.root.y, p.root.z], dtype=np.float64), joints_m=joints,
-            joints_initial_m=initial, joints_2d=np.full((n_joints, 2), np.nan), joint_confidence=conf))
+            joints_initial_m=initial, joints_2d=np.full((n_joints, 2), np.nan), joint_confidence=conf,
+            root_source=int(getattr(p, "root_source", 0))))
     inter = np.asarray(_field(msg, "interaction"), dtype=np.float64).reshape(-1)
     n = len(persons)
     if inter.size not in (0, n * n):
