@@ -37,8 +37,11 @@ class RootHead(nn.Module):
         prob = torch.softmax(hm.reshape(b, h * w).float(), dim=1).reshape(b, h, w)
         x = (prob.sum(dim=1) * torch.arange(w, device=hm.device, dtype=prob.dtype)).sum(dim=1)
         y = (prob.sum(dim=2) * torch.arange(h, device=hm.device, dtype=prob.dtype)).sum(dim=1)
-        feat = fm.mean(dim=(2, 3), keepdim=True)  # (B, 2048, 1, 1)
-        gamma = self.depth_layer(feat).reshape(b, 1)
+        feat = fm.float().mean(dim=(2, 3), keepdim=True)  # (B, 2048, 1, 1)
+        # float32 even under autocast: depth = gamma * k (k ~ 2,000-10,000 mm), and a half-precision gamma
+        # alone would quantise the depth in steps of k / 1024 (fp16) or k / 128 (bf16): several mm to tens of mm
+        with torch.autocast(device_type=fm.device.type, enabled=False):
+            gamma = self.depth_layer(feat).reshape(b, 1)
         return torch.stack([x, y], dim=1), gamma
 
 
