@@ -153,6 +153,14 @@ def _bench_gpu(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_gpu(args: argparse.Namespace) -> int:
+    from pinet_ros.benchmarks.gpu import run as run_gpu_bench
+
+    run_gpu_bench(args.device, args.out, quick=args.quick, repeats=args.repeats, threads=args.threads,
+                  posenet_weights=args.posenet_weights, rootnet_weights=args.rootnet_weights)
+    return 0
+
+
 def register_bench(subparsers: argparse._SubParsersAction) -> None:
     """``pinet-ros bench pinet``: printed figures, never asserted."""
     parser = subparsers.add_parser("bench", help="benchmarks that print figures")
@@ -190,6 +198,15 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
                    help="a `pinet-ros render` output folder: real backend on rendered images instead")
     p.add_argument("--max-frames", type=int, default=0, help="with --rendered: at most this many images (0 = all)")
     p.set_defaults(func=_bench_depth)
+    p = sub.add_parser("gpu", help="3dmppe stack and PI-Net on CUDA (or CPU): stage ms, frames/s, half vs float32")
+    p.add_argument("--device", default="cuda", help="cuda, cuda:K or cpu (default cuda)")
+    p.add_argument("--out", default=None, metavar="FILE", help="also write the figures as JSON")
+    p.add_argument("--repeats", type=int, default=None, help="frames per case (default 20 on CUDA, 3 on CPU)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--quick", action="store_true", help="smoke-test sizes: checks the path, figures mean little")
+    p.add_argument("--posenet-weights", default=None, help="real PoseNet file instead of random weights")
+    p.add_argument("--rootnet-weights", default=None, help="real RootNet file instead of random weights")
+    p.set_defaults(func=_bench_gpu)
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -448,10 +465,48 @@ def register_play(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_play)
 
 
+def _export(args: argparse.Namespace) -> int:
+    from pinet_ros.export import NETWORKS, export_models
+    from pinet_ros.models.checkpoint import WeightLoadError
+
+    which = [w.strip() for w in args.which.split(",") if w.strip()]
+    bad = [w for w in which if w not in NETWORKS]
+    if bad:
+        print(f"pinet-ros export: unknown network(s) {bad}; choose from {','.join(NETWORKS)}", file=sys.stderr)
+        return 2
+    weights = {"pinet": args.pinet_weights, "posenet": args.posenet_weights, "rootnet": args.rootnet_weights}
+    try:
+        out = export_models(args.out_dir, which, weights=weights, random_weights=args.random_weights,
+                            check=not args.no_check)
+    except (OSError, ValueError, WeightLoadError) as exc:
+        print(f"pinet-ros export: {exc}", file=sys.stderr)
+        return 1
+    for name, res in out.items():
+        print(f"{name}: {res['path']}")
+        for r in res["parity"]:
+            print(f"  batch {r['batch']} {r['output']}: max |onnxruntime - torch| = {r['max_abs_diff']:.3g} "
+                  f"(max |torch| {r['max_abs_ref']:.4g})")
+    return 0
+
+
+def register_export(subparsers: argparse._SubParsersAction) -> None:
+    """``pinet-ros export OUT_DIR``: ONNX files for onnxruntime / TensorRT."""
+    p = subparsers.add_parser("export", help="ONNX files of PI-Net, PoseNet and RootNet (onnxruntime, TensorRT)")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder for <name>.onnx")
+    p.add_argument("--which", default="pinet,posenet,rootnet", help="comma-separated subset (default: all three)")
+    p.add_argument("--pinet-weights", default=None, help="PI-Net file (default: the packaged pinet_synthetic)")
+    p.add_argument("--posenet-weights", default=None, help="PoseNet file (default: the registry's posenet_muco)")
+    p.add_argument("--rootnet-weights", default=None, help="RootNet file (default: the registry's rootnet_muco)")
+    p.add_argument("--random-weights", action="store_true",
+                   help="export the architectures with random weights (same graphs; for trying engine builds)")
+    p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-torch check")
+    p.set_defaults(func=_export)
+
+
 #: Subcommand registration functions, in help order.
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_run, register_weights, register_bench, register_synth, register_train, register_evaluate,
-    register_process, register_play]
+    register_process, register_play, register_export]
 
 
 def build_parser() -> argparse.ArgumentParser:
