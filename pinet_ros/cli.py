@@ -145,11 +145,11 @@ def _bench_depth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_gpu(args: argparse.Namespace) -> int:
-    from pinet_ros.benchmarks.gpu import run as run_gpu_bench
+def _bench_detect(args: argparse.Namespace) -> int:
+    from pinet_ros.benchmarks.detect import run_bench as run_detect_bench
 
-    run_gpu_bench(args.device, args.out, quick=args.quick, repeats=args.repeats, threads=args.threads,
-                  posenet_weights=args.posenet_weights, rootnet_weights=args.rootnet_weights)
+    run_detect_bench(detect_every=args.detect_every, compare=args.compare, speed=not args.no_speed,
+                     threads=args.threads)
     return 0
 
 
@@ -198,6 +198,13 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
                    help="a `pinet-ros render` output folder: real backend on rendered images instead")
     p.add_argument("--max-frames", type=int, default=0, help="with --rendered: at most this many images (0 = all)")
     p.set_defaults(func=_bench_depth)
+    p = sub.add_parser("detect", help="topdown backend: recall/false positives on people counted by eye, border "
+                       "cuts, frames/s at 640x480 (single images, stream), stages, 1-8 people")
+    p.add_argument("--detect-every", type=int, default=3, help="stream: detector every n-th frame (default 3)")
+    p.add_argument("--compare", action="store_true", help="also score the mediapipe backend")
+    p.add_argument("--no-speed", action="store_true", help="recall figures only")
+    p.add_argument("--threads", type=int, default=2, help="onnxruntime threads per model (default 2)")
+    p.set_defaults(func=_bench_detect)
     p = sub.add_parser("gpu", help="3dmppe stack and PI-Net on CUDA (or CPU): stage ms, frames/s, half vs float32")
     p.add_argument("--device", default="cuda", help="cuda, cuda:K or cpu (default cuda)")
     p.add_argument("--out", default=None, metavar="FILE", help="also write the figures as JSON")
@@ -282,6 +289,28 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_train)
 
 
+def _evaluate_images(args: argparse.Namespace) -> int:
+    from pinet_ros.data.annotations import AnnotationError
+    from pinet_ros.evaluate_images import GroundTruthBackend, run as run_images
+    from pinet_ros.pipeline import PipelineError
+
+    oracle = GroundTruthBackend() if args.backend == "ground_truth" else None
+    pinet_weights = "" if args.weights == "pinet_synthetic" else args.weights
+    try:
+        record = run_images(args.data, args.out, image_root=args.images, backend=args.backend, weights=pinet_weights,
+                            alone=not args.no_alone, refine=not args.no_pinet, max_frames=args.max_frames,
+                            progress=True, backend_obj=oracle)
+    except (FileNotFoundError, AnnotationError, PipelineError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for table in record["tables"]:
+        print(table.markdown())
+    print(f"evaluated {record['frames']} frames ({record['persons']} valid persons) in {record['seconds']:.1f} s: "
+          f"{record['frames_per_s']:.2f} frames/s; wrote the tables (.md, .csv), report.md, results.json and "
+          f"root_error_vs_distance.png to {args.out}")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -291,6 +320,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.images or Path(args.data).is_dir():
+        return _evaluate_images(args)
     weights_path = None
     if not args.no_pinet:
         weights_path = Path(args.weights)
@@ -334,6 +365,13 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
                         "writes Tables 4-6")
     p.add_argument("--seed", type=int, default=0, help="seed of the random order")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--images", default=None, metavar="DIR",
+                   help="run the whole pipeline (detection included) on the images under DIR and score it against "
+                        "DATA's keypoints_cam; implied when DATA is a folder (a `pinet-ros render` output)")
+    p.add_argument("--backend", default="mediapipe",
+                   help="pipeline backend for image evaluation (see pinet_ros.params.BACKENDS), or ground_truth "
+                        "(the annotations themselves: the evaluation's own check)")
+    p.add_argument("--max-frames", type=int, default=None, help="image evaluation: the first N frames only")
     p.set_defaults(func=_evaluate)
 
 
@@ -504,9 +542,40 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
 
 
 #: Subcommand registration functions, in help order.
+def _render(args: argparse.Namespace) -> int:
+    from pinet_ros.data.render_scenes import RenderError, render_split
+
+    try:
+        stats = render_split(args.out, args.split, args.frames, seed=args.seed, width=args.width, height=args.height,
+                             seq_frames=args.seq_frames, jobs=args.jobs, job=args.job, progress=not args.quiet)
+    except (RenderError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"rendered {stats['rendered']} frames ({stats['skipped']} already done) in {stats['seconds']:.1f} s "
+          f"({stats['frames_per_s']:.3f} frames/s, start-up {stats['setup_seconds']:.1f} s); wrote {stats['annotation']}")
+    return 0
+
+
+def register_render(subparsers: argparse._SubParsersAction) -> None:
+    """``pinet-ros render OUT``: rendered multi-person scenes with exact 3D ground truth (MuPoTS layout)."""
+    p = subparsers.add_parser("render", help="render anny people over real backgrounds with exact 3D ground truth")
+    p.add_argument("out", help="output folder (MuPoTS-3D.json, TS<n>/img_<k>.jpg, depth/...); resumable")
+    p.add_argument("--split", choices=("train", "val", "test"), default="test",
+                   help="clips, identities and backgrounds of this split")
+    p.add_argument("--frames", type=int, default=100, help="frames 0..N-1")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--seq-frames", type=int, default=50, help="frames per TS<n> folder")
+    p.add_argument("--jobs", type=int, default=1, help="processes sharing the frames (frame i goes to i %% jobs)")
+    p.add_argument("--job", type=int, default=0, help="this process's index, 0..jobs-1")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_render)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_run, register_weights, register_bench, register_synth, register_train, register_evaluate,
-    register_process, register_play, register_export]
+    register_process, register_play, register_export, register_render]
 
 
 def build_parser() -> argparse.ArgumentParser:

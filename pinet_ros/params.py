@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ORDERINGS = ("root3d", "bbox2d", "reverse", "random")
-BACKENDS = ("mediapipe", "3dmppe")
+BACKENDS = ("mediapipe", "3dmppe", "topdown")
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 

@@ -153,6 +153,15 @@ def _make_backend(config: PipelineConfig, device: torch.device) -> Backend:
         except (ImportError, FileNotFoundError) as exc:
             raise PipelineError(f"mediapipe backend unavailable: {exc} (make setup installs mediapipe==0.10.21 "
                                 "and builds its pose bundle)") from None
+    if config.backend == "topdown":
+        from pinet_ros.models.topdown_backend import TopdownBackend, TopdownConfig
+
+        try:
+            return TopdownBackend(TopdownConfig(max_people=config.max_persons,
+                                                min_person_score=config.score_threshold,
+                                                detect_every=getattr(config, "detect_every", 1)))
+        except (ImportError, FileNotFoundError) as exc:
+            raise PipelineError(f"topdown backend unavailable: {exc}") from None
     from pinet_ros.models.dmppe_backend import DmppeBackend, DmppeConfig
 
     return DmppeBackend(DmppeConfig(
@@ -253,6 +262,9 @@ class Pipeline:
         """Forget tracks and filter states (a new stream or a jump in time)."""
         self.tracker.reset()
         self.smoother.reset()
+        backend_reset = getattr(self.backend, "reset", None)  # a backend that tracks people between frames
+        if backend_reset is not None:
+            backend_reset()
 
     def close(self) -> None:
         """Release the networks (and GPU memory)."""
@@ -282,9 +294,9 @@ class Pipeline:
             intrinsics: the image's pinhole intrinsics, pixels.
             stamp_ns: the image's stamp, integer nanoseconds (copied to the result; drives tracking and smoothing).
             frame_id: the image's frame id (copied to the result).
-        Returns:
             depth: a depth image paired with `rgb` (`pinet_ros.core.depth`); when given, each person's absolute
                 position is corrected by it before PI-Net (`PersonResult.root_source` says who was).
+        Returns:
             FrameResult in metres; persons sorted by id when tracking is on, else left to right.
         Raises:
             ValueError: `rgb` is not an (H, W, 3) uint8 array, or `intrinsics` make no physical sense for its
@@ -312,7 +324,6 @@ class Pipeline:
         n = len(people)
         initial_mm = np.stack([p.joints_cam_mm for p in people]) if n else np.zeros((0, MUPOTS17.num_joints, 3))
         boxes = np.stack([p.bbox_xywh for p in people]) if n else np.zeros((0, 4))
-
         root_source = np.zeros(n, np.int64)
         if depth is not None and n:
             t_depth = time.perf_counter()
@@ -320,6 +331,7 @@ class Pipeline:
                                  np.stack([p.joint_confidence for p in people]), intrinsics, depth)
             initial_mm, root_source = fix.joints_cam_mm, fix.corrected.astype(np.int64)
             timings["depth"] = (time.perf_counter() - t_depth) * 1e3
+
         t1 = time.perf_counter()
         interaction = None
         refined_mm = initial_mm

@@ -205,6 +205,34 @@ def solve_translation(points_m: np.ndarray, uv_px: np.ndarray, intrinsics: Intri
     return t
 
 
+def lift_landmarks(uv_px: np.ndarray, world_m: np.ndarray, confidence: np.ndarray, intrinsics: Intrinsics,
+                   min_landmark_confidence: float = 0.3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One person's absolute MuPoTS-17 joints from BlazePose's 33 landmarks (shared by the mediapipe and the
+    topdown backends).
+
+    The translation is solved (`solve_translation`) with each landmark weighted by its confidence; landmarks
+    below `min_landmark_confidence` get no weight unless fewer than 6 pass (then all are used).
+
+    Args:
+        uv_px: (33, 2) landmarks in source pixels.
+        world_m: (33, 3) metric landmarks (metres, hip-centred, camera-aligned axes).
+        confidence: (33,) per-landmark confidence 0..1 (visibility * presence).
+        intrinsics: pinhole intrinsics of the source image (px).
+    Returns:
+        joints_cam_mm (17, 3) camera millimetres, joints_2d (17, 2) px, joint_confidence (17,) 0..1.
+    Raises:
+        ValueError: the translation cannot be solved (see `solve_translation`).
+    """
+    conf = np.asarray(confidence, dtype=np.float64)
+    weights = np.where(conf >= min_landmark_confidence, conf, 0.0)
+    if np.count_nonzero(weights) < 6:
+        weights = np.maximum(conf, 1e-3)
+    t_m = solve_translation(world_m, uv_px, intrinsics, weights)
+    joints_m, joint_conf = map_landmarks_to_mupots17(world_m, conf)
+    joints_2d, _ = map_landmarks_to_mupots17(uv_px)
+    return (joints_m + t_m) * 1000.0, joints_2d, np.clip(joint_conf, 0.0, 1.0)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Task bundle
 # ----------------------------------------------------------------------------------------------------------
@@ -546,25 +574,21 @@ class MediapipeBackend:
         box = box_from_points(uv, image_w, image_h, c.box_margin)
         if box[3] < c.min_box_height_px or box[2] <= 0:
             return None
-        weights = np.where(conf >= c.min_landmark_confidence, conf, 0.0)
-        if np.count_nonzero(weights) < 6:
-            weights = np.maximum(conf, 1e-3)
         try:
-            t_m = solve_translation(world_m, uv, intrinsics, weights)
+            joints_cam_mm, joints_2d, joint_conf = lift_landmarks(uv, world_m, conf, intrinsics,
+                                                                   c.min_landmark_confidence)
         except ValueError as err:
             log.debug("dropping a person: %s", err)
             self.dropped += 1
             return None
-        joints_m, joint_conf = map_landmarks_to_mupots17(world_m, conf)
-        if tile and body_chain_length(joints_m) < c.tile_min_body_chain_m:
+        if tile and body_chain_length(joints_cam_mm / 1000.0) < c.tile_min_body_chain_m:
             return None
-        joints_2d, _ = map_landmarks_to_mupots17(uv)
         return PersonEstimate(
             bbox_xywh=box,
             score=score,
-            joints_cam_mm=(joints_m + t_m) * 1000.0,
+            joints_cam_mm=joints_cam_mm,
             joints_2d=joints_2d,
-            joint_confidence=np.clip(joint_conf, 0.0, 1.0),
+            joint_confidence=joint_conf,
         )
 
     def estimate(self, rgb: np.ndarray, intrinsics: Intrinsics) -> list[PersonEstimate]:
