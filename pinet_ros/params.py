@@ -69,8 +69,10 @@ class ParamSpec:
 
 
 PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("backend", "mediapipe", "pose backend: mediapipe (embedded default, offline) or 3dmppe "
-              "(detector + RootNet + PoseNet, the authors' weights)", choices=BACKENDS, startup=True),
+    ParamSpec("backend", "topdown", "pose backend: topdown (embedded default, offline: NanoDet person boxes, "
+              "then BlazePose 3D landmarks per person), mediapipe (MediaPipe's own face-based detector: misses "
+              "people from behind or far away) or 3dmppe (detector + RootNet + PoseNet, the authors' weights)",
+              choices=BACKENDS, startup=True),
     ParamSpec("device", "cpu", "torch device for the networks: cpu, cuda or cuda:N", pattern=_DEVICE_RE.pattern,
               startup=True),
     ParamSpec("refine", True, "refine every person with PI-Net (false: publish the backend's estimate)"),
@@ -90,6 +92,9 @@ PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("max_persons", 10, "at most this many people per frame (highest scores kept)", low=1, high=64),
     ParamSpec("small_people", False, "mediapipe: second pass on enlarged crops for people below ~100 px "
               "(slower)", startup=True),
+    ParamSpec("detect_every", 3, "topdown: run the person detector every n-th frame; between, the previous "
+              "frame's people are tracked by their landmarks (a lost one triggers the detector at once); "
+              "1 = every frame", low=1, high=100, startup=True),
     ParamSpec("flip_test", False, "3dmppe: average PoseNet with its mirrored crops (slower)"),
     ParamSpec("tracking", True, "stable person ids across frames (false: every id is 0)"),
     ParamSpec("track_max_distance_m", 0.8, "tracking gate: largest root jump between frames, metres (for people "

@@ -47,7 +47,7 @@ class Backend(Protocol):
 class PipelineConfig:
     """The pipeline's settings; field names, defaults and ranges are those of `pinet_ros.params.PIPELINE_PARAMS`."""
 
-    backend: str = "mediapipe"
+    backend: str = "topdown"
     device: str = "cpu"
     refine: bool = True
     ordering: str = "root3d"
@@ -59,6 +59,7 @@ class PipelineConfig:
     score_threshold: float = 0.5
     max_persons: int = 10
     small_people: bool = False
+    detect_every: int = 3
     flip_test: bool = False
     tracking: bool = True
     track_max_distance_m: float = 0.8
@@ -159,7 +160,7 @@ def _make_backend(config: PipelineConfig, device: torch.device) -> Backend:
         try:
             return TopdownBackend(TopdownConfig(max_people=config.max_persons,
                                                 min_person_score=config.score_threshold,
-                                                detect_every=getattr(config, "detect_every", 1)))
+                                                detect_every=config.detect_every))
         except (ImportError, FileNotFoundError) as exc:
             raise PipelineError(f"topdown backend unavailable: {exc}") from None
     from pinet_ros.models.dmppe_backend import DmppeBackend, DmppeConfig

@@ -7,7 +7,8 @@ adults (anthropometric segment lengths, e.g. Winter's segment proportions of bod
 forearm 0.146 H, thigh 0.245 H, shank 0.246 H, shoulder width 0.259 H, hip width 0.191 H, with H 1.1-2.1 m
 and a margin for where a pose model puts joint centres). A bone outside its range marks its child joint and
 everything beyond it (e.g. an impossible thigh marks knee and ankle); a left/right pair of limb bones whose
-lengths differ by more than `max_asymmetry` marks the side with the lower confidence from that bone's child on.
+lengths differ by more than `max_asymmetry` (both in range) marks the side with the lower confidence from that
+bone's child on.
 """
 
 from __future__ import annotations
@@ -82,11 +83,15 @@ def implausible_joints(joints: np.ndarray, confidence: np.ndarray | None = None,
     """
     lengths = bone_lengths_m(joints, unit_per_m)
     bad = np.zeros(MUPOTS17.num_joints, dtype=bool)
+    out_of_range = set()
     for bone, (lo, hi) in BONE_RANGES_M.items():
         if not lo <= lengths[bone] <= hi:  # NaN fails too
             bad[_subtree(_J(bone[1]))] = True
+            out_of_range.add(bone)
     conf = None if confidence is None else np.asarray(confidence, dtype=np.float64)
     for right, left in SYMMETRIC_BONES:
+        if right in out_of_range or left in out_of_range:
+            continue  # already flagged where it is wrong; the pair's asymmetry says nothing more
         a, b = lengths[right], lengths[left]
         if min(a, b) > 0 and max(a, b) / min(a, b) <= max_asymmetry:
             continue

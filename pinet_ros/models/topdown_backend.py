@@ -241,7 +241,8 @@ class TopdownBackend:
     # ------------------------------------------------------------------ settings and state
     def apply(self, *, score_threshold: float | None = None, max_persons: int | None = None,
               **others: object) -> None:
-        """Change live settings (next frame): `score_threshold` -> min_person_score, `max_persons`.
+        """Change live settings (next frame, which runs the detector): `score_threshold` -> min_person_score,
+        `max_persons` -> max_people.
 
         Raises:
             ValueError: a setting this backend does not have, or a bad value.
@@ -254,6 +255,7 @@ class TopdownBackend:
         if max_persons is not None:
             changes["max_people"] = int(max_persons)
         self.config = replace(self.config, **changes)
+        self._tracks = []  # who counts has changed: the next frame runs the detector
 
     def reset(self) -> None:
         """Forget the tracked people (a new stream): the next frame runs the detector."""

@@ -71,7 +71,7 @@ def test_start_up_parameters_change_only_while_unconfigured(node):
     assert node.pipeline.config.small_people is True
     refused = _set(node, backend="3dmppe")
     assert not refused.successful and "only change while the node is unconfigured" in refused.reason
-    assert node.get_parameter("backend").value == "mediapipe"
+    assert node.get_parameter("backend").value == "topdown"
     node.trigger_cleanup()
     assert _set(node, small_people=False, device="cpu").successful
     node.trigger_configure()
