@@ -442,7 +442,8 @@ def register_process(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--info-topic", default=None, help="bag CameraInfo topic (default: the one beside the image)")
     p.add_argument("--params-file", default=None, metavar="YAML",
                    help="pipeline parameters (the node's config/pinet.yaml or a flat mapping)")
-    p.add_argument("--backend", choices=("mediapipe", "3dmppe"), default=None, help="pose backend")
+    p.add_argument("--backend", choices=("topdown", "mediapipe", "3dmppe"), default=None,
+                   help="pose backend (default: the parameters' value, topdown)")
     p.add_argument("--no-refine", action="store_true", help="skip PI-Net (write the backend's estimate)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N")
     p.add_argument("--jsonl", action="store_true", help="also write poses.jsonl (one JSON object per frame)")
