@@ -4,24 +4,25 @@ A monocular pose backend gets each person's root-relative pose right to a few ce
 only to ~5-10 %. An RGB-D camera measures the distance of every visible surface. This module corrects each
 person's absolute position with the depth readings found at that person's own 2D joints:
 
-1. Sample points on the person: the visible (confident) torso and limb joints and points along the bones
-   and across the torso, each with its monocular 3D position and the 2D pixel the backend saw it at.
+1. Sample points on the person: the visible (confident) torso and limb joints and points inside the torso
+   between its joints, each with its monocular 3D position and the 2D pixel the backend saw it at.
 2. Map every sample to the depth image through each camera's own intrinsics (and an optional colour ->
    depth extrinsic), so a depth image of another size or field of view works: nothing assumes that the
    two images have the same size.
-3. Read a small window of depth pixels there. A reading is the camera-facing *surface*; the joint lies about
-   half a body-part thickness behind it (`SURFACE_OFFSET_M`). Each reading gives one residual
-   ``e = reading + offset - z_monocular(sample)``: how far the person must move in depth.
+3. Read a small window of depth pixels there. A reading is the camera-facing *surface*: each is compared with
+   the surface a generic body (capsules, `BODY_CAPSULES`) around the monocular pose predicts on the same ray
+   (the joint's own `SURFACE_OFFSET_M` in front of it where the ray misses the predicted body). Each reading
+   gives one residual: how far the person must move in depth to agree with it.
 4. Readings that hit another detected person standing nearer (inside that person's 2D body) are dropped;
-   the remaining residuals are pooled with weights (torso > limbs > extremities, times the joint confidence)
-   and their dominant mode is found with a kernel density weighted by a prior centred on the monocular
-   estimate (its error grows with distance). An occluder in front of the person, or background seen past
-   a limb, forms a separate mode; the person's own surface is the mode that their torso supports and that
-   agrees with the monocular estimate. The shift is the weighted median of the residuals in that mode.
-5. The whole person moves along the ray through their root (the root-relative pose and the root's pixel
-   are kept: x and y scale with the new depth). When there is no depth, too few readings, too little
-   support for one surface, or a shift beyond what the monocular estimate can be wrong by, the person keeps
-   the monocular estimate, with a reason (`DepthStatus`).
+   the remaining residuals are pooled with weights (joints near the root count most, times the joint
+   confidence) and their dominant mode is found with a kernel density weighted by a prior centred on the
+   monocular estimate (its error grows with distance). An occluder in front of the person, or background
+   seen past a limb, forms a separate mode; the person's own surface is the mode that their torso supports
+   and that agrees with the monocular estimate. The shift is the weighted median of the residuals in that mode.
+5. The whole person moves, pose unchanged, to the corrected depth: onto the ray of the backend's 2D pelvis
+   (`DepthConfig.anchor_2d`, when that joint is confident) or else along the ray of the monocular root. When
+   there is no depth, too few readings, too little support for one surface, or a shift beyond what the
+   monocular estimate can be wrong by, the person keeps the monocular estimate, with a reason (`DepthStatus`).
 
 Depth values: float32 metres with NaN where there is no reading (see `decode_depth`; sensor_msgs encodings
 16UC1/mono16 millimetres with 0 = no reading, 32FC1 metres with 0/NaN/inf = no reading).
@@ -230,16 +231,18 @@ SURFACE_OFFSET_M: dict[str, float] = {
 _TORSO = ("thorax", "spine", "pelvis", "r_hip", "l_hip", "r_shoulder", "l_shoulder")
 _LIMB = ("head", "r_elbow", "l_elbow", "r_knee", "l_knee")
 _EXTREMITY = ("r_wrist", "l_wrist", "r_ankle", "l_ankle")
-# (a, b, offset between a and b) for samples along bones and across the torso, interior points only.
-_SEGMENTS: tuple[tuple[str, str, float], ...] = (
-    ("thorax", "spine", 0.11), ("spine", "pelvis", 0.11),
-    ("r_shoulder", "l_hip", 0.10), ("l_shoulder", "r_hip", 0.10), ("r_hip", "l_hip", 0.10),
-    ("r_shoulder", "r_elbow", 0.045), ("l_shoulder", "l_elbow", 0.045),
-    ("r_elbow", "r_wrist", 0.035), ("l_elbow", "l_wrist", 0.035),
-    ("r_hip", "r_knee", 0.07), ("l_hip", "l_knee", 0.07),
-    ("r_knee", "r_ankle", 0.05), ("l_knee", "l_ankle", 0.05),
+# How much a joint's readings count: the nearer the root, the less a wrong root-relative depth of the backend
+# (a lean, a front/back confusion) moves the estimate, and the more often a reading hits the body itself.
+_WEIGHT = {"pelvis": 1.0, "r_hip": 1.0, "l_hip": 1.0, "spine": 1.0, "thorax": 0.6, "r_shoulder": 0.5,
+           "l_shoulder": 0.5, "head": 0.3, "r_elbow": 0.25, "l_elbow": 0.25, "r_knee": 0.25, "l_knee": 0.25,
+           "r_wrist": 0.1, "l_wrist": 0.1, "r_ankle": 0.1, "l_ankle": 0.1}
+# (a, b, offset, weight) for samples inside the torso, between its joints (interior points only). Samples along
+# the limbs are not taken: a limb is a few pixels wide at a distance and its readings were mostly background
+# or another body part (measured on rendered people with the embedded backend's 2D joints).
+_SEGMENTS: tuple[tuple[str, str, float, float], ...] = (
+    ("thorax", "spine", 0.11, 0.6), ("spine", "pelvis", 0.11, 1.0),
+    ("r_shoulder", "l_hip", 0.10, 0.6), ("l_shoulder", "r_hip", 0.10, 0.6), ("r_hip", "l_hip", 0.10, 1.0),
 )
-_TORSO_SEGMENTS = 5  # the first five are torso
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,7 @@ class DepthConfig:
         window_m: half-size of the window read around each sample, metres at the person (converted to depth
             pixels with the depth focal length; at least 1 px, at most `max_window_px`).
         max_window_px: largest window half-size, depth pixels.
-        bone_samples: interior samples per bone / torso diagonal.
+        bone_samples: interior samples per torso segment (spine, hips, diagonals).
         min_readings: fewest valid readings in the chosen surface for a correction.
         min_support: least fraction of the valid readings' weight the chosen surface must hold.
         bandwidth_m, bandwidth_per_m2: kernel bandwidth of the residual density, h = a + b z^2 (metres; the
@@ -261,6 +264,10 @@ class DepthConfig:
         max_shift_m, max_shift_rel: a correction larger than a + b z is inconsistent (falls back).
         occluder_margin_px: 2D half-width of another person's body, as a fraction of their limb width, in
             which this person's readings are dropped when that person is nearer.
+        anchor_2d: a corrected person is placed with their root on the ray of the backend's 2D pelvis (when
+            confident) rather than on the ray of the monocular 3D root: with the depth known, the 2D
+            observation fixes x and y (on rendered people with the embedded backend: 37 vs 50 mm median
+            lateral error at the true depth).
     """
 
     min_depth_m: float = 0.2
@@ -278,6 +285,7 @@ class DepthConfig:
     max_shift_m: float = 0.6
     max_shift_rel: float = 0.25
     occluder_margin_px: float = 1.0
+    anchor_2d: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.min_depth_m < self.max_depth_m:
@@ -315,13 +323,13 @@ def _index(names: tuple[str, ...]) -> np.ndarray:
 
 _JOINT_IDX = _index(_TORSO + _LIMB + _EXTREMITY)
 _JOINT_OFFSET = np.array([SURFACE_OFFSET_M[n] for n in _TORSO + _LIMB + _EXTREMITY])
-_JOINT_WEIGHT = np.array([1.0] * len(_TORSO) + [0.5] * len(_LIMB) + [0.25] * len(_EXTREMITY))
+_JOINT_WEIGHT = np.array([_WEIGHT[n] for n in _TORSO + _LIMB + _EXTREMITY])
 _JOINT_TORSO = np.array([True] * len(_TORSO) + [False] * (len(_LIMB) + len(_EXTREMITY)))
 _SEG_A = _index(tuple(s[0] for s in _SEGMENTS))
 _SEG_B = _index(tuple(s[1] for s in _SEGMENTS))
 _SEG_OFFSET = np.array([s[2] for s in _SEGMENTS])
-_SEG_TORSO = np.arange(len(_SEGMENTS)) < _TORSO_SEGMENTS
-_SEG_WEIGHT = np.where(_SEG_TORSO, 1.0, 0.5)
+_SEG_TORSO = np.ones(len(_SEGMENTS), bool)
+_SEG_WEIGHT = np.array([s[3] for s in _SEGMENTS])
 
 
 # The body the prediction of each reading assumes: (joint a, joint b, radius m) capsules of a generic adult
@@ -513,9 +521,50 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(v[np.searchsorted(c, 0.5 * c[-1])])
 
 
-def _choose_surface(resid: np.ndarray, w: np.ndarray, torso: np.ndarray, z0: float, cfg: DepthConfig
-                    ) -> tuple[float, float, int] | None:
-    """(shift_m, support, readings) of the person's own surface among the residuals, None if there is none."""
+def _to_depth_px(uv: np.ndarray, z_m: np.ndarray, colour: Intrinsics, cam: DepthCamera) -> tuple[np.ndarray, np.ndarray]:
+    """Colour pixels (S, 2) of points at colour-frame depths z_m (S,) -> depth image pixels (u, v), -1e9 behind."""
+    p = np.stack([(uv[:, 0] - colour.cx) / colour.fx * z_m, (uv[:, 1] - colour.cy) / colour.fy * z_m, z_m], axis=1)
+    p = p @ cam.rotation.T + cam.translation_m
+    front = p[:, 2] > 1e-3
+    zd = np.where(front, p[:, 2], 1.0)
+    di = cam.intrinsics
+    return (np.where(front, p[:, 0] / zd * di.fx + di.cx, -1e9), np.where(front, p[:, 1] / zd * di.fy + di.cy, -1e9))
+
+
+def _surface_extends_outside(depth: DepthFrame, joints_m: np.ndarray, uv: np.ndarray, conf: np.ndarray,
+                             colour: Intrinsics, surface_z: float, tol_m: float, cfg: DepthConfig) -> bool:
+    """Whether a surface at depth `surface_z` also lies beside the person, 0.25 m (at that depth) beyond the
+    horizontal extent of their confident 2D joints, at the height of their torso joints. A person's own
+    surface ends at their outline; an occluder (a counter, a car, someone undetected) usually does not."""
+    ok = np.all(np.isfinite(uv), axis=1) & np.all(np.isfinite(joints_m), axis=1) & (conf >= cfg.min_confidence)
+    torso = ok & np.isin(np.arange(len(uv)), _index(_TORSO))
+    if not np.any(torso) or surface_z <= 0:
+        return False
+    margin = 0.25 * colour.fx / surface_z
+    x0, x1 = uv[ok, 0].min() - margin, uv[ok, 0].max() + margin
+    rows = uv[torso, 1]
+    pts = np.concatenate([np.stack([np.full_like(rows, x0), rows], 1), np.stack([np.full_like(rows, x1), rows], 1)])
+    ud, vd = _to_depth_px(pts, np.full(len(pts), surface_z), colour, depth.camera)
+    cu, cv = np.rint(ud).astype(np.int64), np.rint(vd).astype(np.int64)
+    h, w = depth.depth_m.shape
+    hits = total = 0
+    for u, v in zip(cu, cv):
+        if 1 <= u < w - 1 and 1 <= v < h - 1:
+            win = depth.depth_m[v - 1:v + 2, u - 1:u + 2]
+            win = win[np.isfinite(win)]
+            if win.size:
+                total += 1
+                hits += int(abs(float(np.median(win)) - surface_z) <= tol_m)
+    return total >= 4 and hits >= 0.5 * total
+
+
+def _choose_surface(resid: np.ndarray, w: np.ndarray, torso: np.ndarray, z0: float, cfg: DepthConfig,
+                    extends=None) -> tuple[float, float, int] | None:
+    """(shift_m, support, readings) of the person's own surface among the residuals, None if there is none.
+
+    `extends(shift_m) -> bool` (optional) says whether the surface of a candidate shift continues beside the
+    person: when the best-scoring surface does and a farther one with a tenth of its score does not, the
+    farther one is the person and the nearer one an occluder."""
     h = cfg.bandwidth_m + cfg.bandwidth_per_m2 * z0 * z0
     sigma = cfg.prior_sigma_m + cfg.prior_sigma_rel * z0
     limit = cfg.max_shift_m + cfg.max_shift_rel * z0
@@ -529,7 +578,16 @@ def _choose_surface(resid: np.ndarray, w: np.ndarray, torso: np.ndarray, z0: flo
     # torso readings count double: the middle of the body is where a reading is least likely to be background
     density = k @ (w * np.where(torso, 2.0, 1.0))
     score = density * np.exp(-0.5 * (grid / sigma) ** 2)
-    mode = float(grid[int(np.argmax(score))])
+    best = int(np.argmax(score))
+    mode = float(grid[best])
+    if extends is not None:
+        peaks = [g for g in range(1, len(grid) - 1) if score[g] >= score[g - 1] and score[g] > score[g + 1]]
+        farther = [g for g in peaks if grid[g] > mode + 3 * h and score[g] >= 0.1 * score[best]]
+        if farther and extends(mode):
+            for g in sorted(farther, key=lambda g: -score[g]):
+                if not extends(float(grid[g])):
+                    mode = float(grid[g])
+                    break
     near = np.abs(resid - mode) <= 2.0 * h
     if not np.any(near):
         return None
@@ -592,7 +650,12 @@ def correct_people(joints_cam_mm: np.ndarray, joints_2d: np.ndarray, joint_confi
             if resid.size < cfg.min_readings:
                 chosen = None
                 break
-            chosen = _choose_surface(resid, w, torso, float(r[2]), cfg)
+            def extends(shift_m: float, i: int = i, r: np.ndarray = r) -> bool:
+                h = cfg.bandwidth_m + cfg.bandwidth_per_m2 * r[2] ** 2
+                return _surface_extends_outside(depth, joints_m[i], uv[i], conf[i], intrinsics,
+                                                float(r[2] + shift_m - 0.1), max(2 * h, 0.15), cfg)
+
+            chosen = _choose_surface(resid, w, torso, float(r[2]), cfg, extends)
             if chosen is None:
                 status[i] = DepthStatus.INCONSISTENT
                 break
@@ -610,8 +673,10 @@ def correct_people(joints_cam_mm: np.ndarray, joints_2d: np.ndarray, joint_confi
         if count < cfg.min_readings or sup < cfg.min_support:
             status[i] = DepthStatus.AMBIGUOUS
             continue
-        scale = (r[2] + shift) / r[2]
-        out[i] = joints[i] + joints[i, root] * (scale - 1.0)
+        new_root = r * ((r[2] + shift) / r[2])  # along the ray through the monocular root
+        if cfg.anchor_2d and conf[i, root] >= cfg.min_confidence and np.all(np.isfinite(uv[i, root])):
+            new_root = intrinsics.back_project(uv[i, root], r[2] + shift)  # on the ray of the 2D pelvis
+        out[i] = joints[i] + (new_root - r) * 1000.0
         corrected[i] = True
         shift_mm[i] = shift * 1000.0
         status[i] = DepthStatus.CORRECTED

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pinet_ros.core.camera import Intrinsics
-from pinet_ros.core.depth import (DepthCamera, DepthError, DepthFrame, DepthStatus, correct_people, decode_depth,
+from pinet_ros.core.depth import (DepthCamera, DepthConfig, DepthError, DepthFrame, DepthStatus, correct_people, decode_depth,
                                   depth_from_buffer, encode_depth_mm)
 from pinet_ros.data.depth_scenes import Box, Scene, SensorNoise, joint_visibility, render_depth
 
@@ -115,10 +115,15 @@ def test_registered_depth_moves_the_person_along_the_root_ray(z, scale):
     before = float(np.linalg.norm(mono[14] / 1000.0 - gt[14]) * 1000.0)
     assert before > 200
     assert _root_err_mm(corr, 0, gt) < 50
-    # the pose and the root's pixel are kept: a shift along the ray through the root
+    # the pose is kept; the root goes onto the ray of the 2D pelvis, at the corrected depth
     np.testing.assert_allclose(corr.joints_cam_mm[0] - corr.joints_cam_mm[0, 14], mono - mono[14], atol=1e-6)
-    np.testing.assert_allclose(COLOUR.project(corr.joints_cam_mm[0, 14]), COLOUR.project(mono[14]), atol=1e-6)
+    np.testing.assert_allclose(COLOUR.project(corr.joints_cam_mm[0, 14]), uv[14], atol=1e-6)
     np.testing.assert_allclose(corr.shift_mm[0], corr.joints_cam_mm[0, 14, 2] - mono[14, 2], atol=1e-6)
+    # without the 2D anchor: along the ray of the monocular root, to the same depth
+    along = correct_people(mono[None], uv[None], conf[None], COLOUR,
+                           DepthFrame(depth, DepthCamera.registered_to(COLOUR, W, H)), DepthConfig(anchor_2d=False))
+    np.testing.assert_allclose(COLOUR.project(along.joints_cam_mm[0, 14]), COLOUR.project(mono[14]), atol=1e-6)
+    np.testing.assert_allclose(along.joints_cam_mm[0, 14, 2], corr.joints_cam_mm[0, 14, 2], atol=1e-6)
 
 
 @pytest.mark.parametrize("name, intr, size, translation", [
@@ -154,6 +159,27 @@ def test_box_in_front_does_not_pull_the_root_forward():
     corr = correct_people(mono[None], uv[None], conf[None], COLOUR, DepthFrame(depth, DepthCamera.registered_to(COLOUR, W, H)))
     assert corr.corrected[0]
     assert _root_err_mm(corr, 0, gt) < 60
+
+
+def test_wide_occluder_up_to_the_chest_never_makes_it_much_worse():
+    """A counter wider than the person, 0.4-0.6 m in front, hides everything below the shoulders, and the backend
+    is confident about every joint: the counter's surface holds most readings and lies nearer the monocular
+    estimate than the person does. It continues past the person's outline, so it is not taken for the person."""
+    rng = np.random.default_rng(8)
+    gt = _person(0.1, 4.0)
+    box = Box((-0.7, FLOOR - 1.35, 3.4), (0.9, FLOOR, 3.6))
+    scene = Scene([gt], boxes=[box], floor_y_m=FLOOR)
+    clean = render_depth(scene, COLOUR, W, H)
+    depth = render_depth(scene, COLOUR, W, H, noise=SensorNoise(), rng=rng)
+    assert joint_visibility(gt, clean, COLOUR).sum() <= 6
+    mono, uv, conf = _estimate(gt, clean, 0.92, rng)
+    conf[:] = 0.9
+    corr = correct_people(mono[None], uv[None], conf[None], COLOUR, DepthFrame(depth, DepthCamera.registered_to(COLOUR, W, H)))
+    before = float(np.linalg.norm(mono[14] / 1000.0 - gt[14]) * 1000.0)
+    assert _root_err_mm(corr, 0, gt) <= before + 100
+    if not corr.corrected[0]:
+        assert corr.status[0] in (DepthStatus.AMBIGUOUS, DepthStatus.INCONSISTENT)
+        np.testing.assert_array_equal(corr.joints_cam_mm[0], mono)
 
 
 def test_person_in_front_does_not_pull_the_one_behind_forward():
