@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -141,14 +141,15 @@ class PersonRecord:
 
 
 def score_frame(frame_index: int, group: ImageGroup, extras: Sequence[dict], preds: dict[str, np.ndarray],
-                pred_2d: np.ndarray) -> tuple[list[PersonRecord], int]:
+                pred_2d: np.ndarray) -> tuple[list[PersonRecord], int, np.ndarray]:
     """Match the detections of one frame and score every method.
 
     Args:
         preds: method -> (P, 17, 3) mm, the same P detections in the same order for every method.
         pred_2d: (P, 17, 2) px, the detections' 2D joints (used for matching).
     Returns:
-        the records of the valid persons, and the number of false positives.
+        the records of the valid persons, the number of false positives, and the match (for each valid
+        person in index order, the detection index or -1).
     """
     valid = np.flatnonzero(np.asarray(group.valid, bool))
     invalid = np.flatnonzero(~np.asarray(group.valid, bool))
@@ -176,7 +177,7 @@ def score_frame(frame_index: int, group: ImageGroup, extras: Sequence[dict], pre
                 rec.root_mm[method] = float(np.linalg.norm(pr[ROOT] - gt[ROOT]))
                 rec.abs_errors[method] = np.linalg.norm(pr - gt, axis=-1)
         records.append(rec)
-    return records, false_pos
+    return records, false_pos, match
 
 
 def summarise(records: Sequence[PersonRecord], method: str) -> dict[str, float]:
@@ -333,7 +334,7 @@ def _plot_cv2(matched: Sequence[PersonRecord], methods: Sequence[str], path: Pat
 # ---------------------------------------------------------------------------------------------- runner
 def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "mediapipe",
              backend_obj: Any | None = None, weights: str = "", alone: bool = True, refine: bool = True,
-             progress: bool = True) -> dict[str, Any]:
+             progress: bool = True, pairs: list[ImageGroup] | None = None) -> dict[str, Any]:
     """Run the pipeline on every frame and score it.
 
     Args:
@@ -344,6 +345,9 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
             before each frame when it has that method.
         weights: PI-Net weights ("" = the packaged default).
         alone, refine: also score PI-Net fed each person alone / PI-Net at all.
+        pairs: when a list, it receives one ImageGroup per frame with the matched valid persons: their ground
+            truth and, as ``initial_cam``, the backend's estimate (PI-Net training data on the backend's
+            real errors; save with `pinet_ros.data.synthetic.save_groups`).
     Returns:
         {"records", "false_pos", "frame_people", "methods", "seconds", "frames_per_s", "timings_ms", "backend"}
     """
@@ -352,8 +356,10 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
     from pinet_ros.evaluate import _refine_alone
     from pinet_ros.pipeline import Pipeline, PipelineConfig
 
+    # Frames are unrelated images: no tracking, no smoothing, and a stream backend must detect on every frame.
+    extra = {"detect_every": 1} if "detect_every" in {f.name for f in fields(PipelineConfig)} else {}
     config = PipelineConfig(backend=backend if backend_obj is None else "mediapipe", refine=refine,
-                            pinet_weights=weights, tracking=False, smoothing=False)
+                            pinet_weights=weights, tracking=False, smoothing=False, **extra)
     pipe = Pipeline(config, backend=backend_obj)
     name = getattr(backend_obj, "name", "custom") if backend_obj is not None else backend
     methods = ["backend"] + (["pinet"] + (["alone"] if alone else []) if refine else [])
@@ -386,7 +392,17 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
                     preds["alone"] = _refine_alone(pipe.pinet, init) if n else init
                     stage.setdefault("refine_alone", []).append((time.perf_counter() - t) * 1e3)
             pred_2d = np.stack([p.joints_2d for p in res.persons]) if n else np.zeros((0, 17, 2))
-            recs, fp = score_frame(k, g, fr.extras, preds, pred_2d)
+            recs, fp, match = score_frame(k, g, fr.extras, preds, pred_2d)
+            if pairs is not None:
+                valid = np.flatnonzero(np.asarray(g.valid, bool))
+                hit = match >= 0
+                if hit.any():
+                    sel = valid[hit]
+                    pairs.append(ImageGroup(
+                        image_id=g.image_id, file_name=g.file_name, width=g.width, height=g.height,
+                        intrinsics=g.intrinsics, gt_cam=g.gt_cam[sel], gt_img=g.gt_img[sel],
+                        visible=np.ones((len(sel), 17)), boxes=g.boxes[sel], valid=np.ones(len(sel), bool),
+                        initial_cam=init[match[hit]]))
             records += recs
             false_pos.append(fp)
             frame_people.append(int(np.asarray(g.valid, bool).sum()))
@@ -400,13 +416,15 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
 
 def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = None, backend: str = "mediapipe",
         weights: str = "", alone: bool = True, refine: bool = True, max_frames: int | None = None,
-        progress: bool = True, backend_obj: Any | None = None) -> dict[str, Any]:
+        progress: bool = True, backend_obj: Any | None = None, pairs_out: str | Path | None = None) -> dict[str, Any]:
     """Evaluate `backend` (+ PI-Net) on the images of `data` and write the tables, results.json and the plot.
 
     Args:
         data: ``MuPoTS-3D.json``, or a folder holding it (a ``pinet-ros render`` output).
         image_root: folder of the images (default: the annotation file's folder).
         max_frames: evaluate only the first N frames.
+        pairs_out: also write the matched (ground truth, backend estimate) pairs to this ``.npz``
+            (`pinet_ros.data.synthetic.save_groups` format, read by ``pinet-ros train --train``).
     Returns:
         the content of results.json plus "tables" (the Table objects).
     """
@@ -415,8 +433,17 @@ def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = N
     frames = load_frames(ann)
     if max_frames is not None:
         frames = frames[:max_frames]
+    pairs: list[ImageGroup] | None = [] if pairs_out is not None else None
     result = evaluate(frames, image_root if image_root is not None else ann.parent, backend=backend,
-                      backend_obj=backend_obj, weights=weights, alone=alone, refine=refine, progress=progress)
+                      backend_obj=backend_obj, weights=weights, alone=alone, refine=refine, progress=progress,
+                      pairs=pairs)
+    if pairs_out is not None:
+        from pinet_ros.data.synthetic import save_groups
+
+        if not pairs:
+            raise ValueError("no detection matched a ground-truth person: no training pairs to write")
+        Path(pairs_out).parent.mkdir(parents=True, exist_ok=True)
+        save_groups(pairs_out, pairs)
     label = f"{result['backend']}, {len(frames)} frames of {ann.parent.name}"
     tables, numbers = build_tables(result["records"], result["false_pos"], result["frame_people"],
                                    result["methods"], label)
