@@ -219,7 +219,9 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
 def _synth(args: argparse.Namespace) -> int:
     from pinet_ros.data.synthetic import make_dataset, save_groups
 
-    groups = make_dataset(args.split, args.scenes, seed=args.seed)
+    from pinet_ros.data.synthetic import SceneConfig
+
+    groups = make_dataset(args.split, args.scenes, seed=args.seed, config=SceneConfig(mupots_joints=args.mupots_joints))
     save_groups(args.out, groups)
     people = sum(g.num_persons for g in groups)
     print(f"wrote {args.out}: {len(groups)} {args.split} scenes, {people} people (seed {args.seed})")
@@ -233,6 +235,8 @@ def register_synth(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--split", choices=("train", "val", "test"), default="train", help="clip split")
     p.add_argument("--scenes", type=int, default=1000, help="number of images")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mupots-joints", action="store_true",
+                   help="spine half way pelvis->thorax and hips 0.21 m apart, as MuPoTS and the backends")
     p.set_defaults(func=_synth)
 
 

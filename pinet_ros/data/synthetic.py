@@ -34,6 +34,13 @@ Joint mapping (MuPoTS17 index <- URDF link frame origin, i.e. joint location):
     ===  ===========  ==========================================================  =============
 
 R_neck is the world rotation of the neck link (its local +y points from neck to head).
+
+These legacy definitions put the spine at about 26 % of the way from pelvis to thorax and the hips about
+170 mm apart, while MuPoTS, the backends and the rendered benchmark (`pinet_ros.data.anny_body`) put the spine
+half way and the hips ~0.2 m apart. ``SceneConfig(mupots_joints=True)`` (``pinet-ros synth --mupots-joints``)
+applies `mupots_joints` to every sampled pose: spine = midpoint of pelvis and thorax, hips moved apart
+symmetrically to `MUPOTS_HIP_WIDTH_M`. The default stays the legacy one, which the packaged PI-Net was
+trained on and the README's synthetic tables were measured with.
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ SPLITS: dict[str, list[str]] = {
 HEAD_OFFSET = 0.10  # m along the neck link's +y, neck base -> head centre (approximation)
 HEAD_TOP_OFFSET = 0.22  # m along the neck link's +y, neck base -> top of the head (approximation)
 CACHE_DIR = Path.home() / ".cache" / "pinet_ros" / "synth"
+MUPOTS_HIP_WIDTH_M = 0.21  # hip joint centres apart: anny's rest skeleton (0.20-0.21 m)
 
 # URDF joint/link name -> MuPoTS index (direct link-frame joints).
 _DIRECT = {
@@ -170,6 +178,7 @@ class SceneConfig:
         box_pad: box padding as a fraction of the joint extent.
         min_inside: minimum fraction of a person's 17 joints that must project inside the image.
         seed: default dataset seed.
+        mupots_joints: apply `mupots_joints` (spine half way, hips ~0.21 m apart) to every pose.
     """
 
     width: int = 1280
@@ -183,6 +192,7 @@ class SceneConfig:
     box_pad: float = 0.1
     min_inside: float = 0.8
     seed: int = 0
+    mupots_joints: bool = False
 
     @property
     def intrinsics(self) -> Intrinsics:
@@ -227,6 +237,19 @@ class NoiseModel:
         return root_est + rel
 
 
+def mupots_joints(pose: np.ndarray) -> np.ndarray:
+    """(17, 3) legacy clip joints -> MuPoTS-like definitions: spine at the midpoint of pelvis (14) and thorax
+    (1); hips (8, 11) moved apart along their own axis, about their midpoint, to `MUPOTS_HIP_WIDTH_M`."""
+    j = np.array(pose, dtype=np.float64, copy=True)
+    j[15] = 0.5 * (j[14] + j[1])
+    mid, axis = 0.5 * (j[8] + j[11]), j[11] - j[8]
+    width = np.linalg.norm(axis)
+    if width > 1e-9:
+        half = 0.5 * MUPOTS_HIP_WIDTH_M * axis / width
+        j[8], j[11] = mid - half, mid + half
+    return j
+
+
 def _yaw(theta: float) -> np.ndarray:
     c, s = np.cos(theta), np.sin(theta)
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
@@ -257,6 +280,8 @@ def make_scene(split: str, rng: np.random.Generator, config: SceneConfig | None 
             break
         clip = _clip(SPLITS[split][int(rng.integers(len(SPLITS[split])))])
         pose = clip[int(rng.integers(len(clip)))]
+        if config.mupots_joints:
+            pose = mupots_joints(pose)
         pose = (pose - pose[14]) @ _yaw(rng.uniform(0, 2 * np.pi)).T
         z = rng.uniform(*config.depth_range)
         # lateral position keeping the root inside the central 80% of the image
