@@ -385,13 +385,41 @@ def ray_capsule_hit(ro: np.ndarray, rd: np.ndarray, a: np.ndarray, b: np.ndarray
 _CAPSULE_IDX = [(MUPOTS17.index(a), MUPOTS17.index(b)) for a, b, _ in BODY_CAPSULES]
 
 
+_CAPSULE_R = np.array([c[2] for c in BODY_CAPSULES])
+
+
 def _predicted_t(ro: np.ndarray, rd: np.ndarray, joints_m: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """(N,) ray parameter of the first hit with the generic body around `joints_m`; inf where none."""
-    t = np.full(len(rd), np.inf)
-    for (ia, ib), (_, _, r) in zip(_CAPSULE_IDX, BODY_CAPSULES):
-        if usable[ia] and usable[ib]:
-            t = np.minimum(t, ray_capsule_hit(ro, rd, joints_m[ia], joints_m[ib], r))
-    return t
+    """(N,) ray parameter of the first hit with the generic body around `joints_m`; inf where none.
+
+    All capsules at once (the same algebra as `ray_capsule_hit`, vectorised over capsules)."""
+    idx = np.array([k for k, (ia, ib) in enumerate(_CAPSULE_IDX) if usable[ia] and usable[ib]], dtype=np.intp)
+    if idx.size == 0 or len(rd) == 0:
+        return np.full(len(rd), np.inf)
+    ia = np.array([_CAPSULE_IDX[k][0] for k in idx])
+    ib = np.array([_CAPSULE_IDX[k][1] for k in idx])
+    a, b, r = joints_m[ia], joints_m[ib], _CAPSULE_R[idx]  # (C, 3), (C, 3), (C,)
+    ba = b - a
+    oa = ro[None] - a
+    baba = np.sum(ba * ba, axis=1)  # (C,)
+    bard = ba @ rd.T  # (C, N)
+    baoa = np.sum(ba * oa, axis=1)[:, None]
+    rdoa = oa @ rd.T
+    qa = baba[:, None] - bard * bard
+    qb = baba[:, None] * rdoa - baoa * bard
+    qc = (baba * np.sum(oa * oa, axis=1) - baoa[:, 0] ** 2 - r * r * baba)[:, None]
+    h = qb * qb - qa * qc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (-qb - np.sqrt(np.maximum(h, 0.0))) / qa
+    y = baoa + t * bard
+    body = (h >= 0) & (qa > 1e-12) & (y > 0) & (y < baba[:, None]) & (t > 0)
+    best = np.where(body, t, np.inf)
+    for centre in (a, b):  # end caps (spheres where a == b)
+        oc = ro[None] - centre
+        bq = oc @ rd.T
+        hh = bq * bq - (np.sum(oc * oc, axis=1) - r * r)[:, None]
+        tc = -bq - np.sqrt(np.maximum(hh, 0.0))
+        best = np.minimum(best, np.where((hh >= 0) & (tc > 0), tc, np.inf))
+    return best.min(axis=0)
 
 
 @dataclass
@@ -505,10 +533,15 @@ def _read(depth: DepthFrame, samples: _Samples, shift_z: float, joints_m: np.nda
     origin = -(cam.rotation.T @ cam.translation_m)  # depth camera centre, colour frame
     ray_colour = ray_depth @ cam.rotation  # R^T d, still scaled so that the depth frame's z is 1
     measured = origin[2] + dd * ray_colour[:, 2]  # colour-frame z of the measured surface point
-    norm = np.linalg.norm(ray_colour, axis=1)
-    t_pred = _predicted_t(origin, ray_colour / norm[:, None], joints_m + shift_xyz, usable) / norm  # in units of d
-    fallback = moved[sample_of, 2] - samples.offset_m[sample_of]
-    predicted = np.where(np.isfinite(t_pred), origin[2] + t_pred * ray_colour[:, 2], fallback)
+    # The predicted surface, once per sample on the ray through its window's centre (it changes little
+    # across a window of a few pixels, and this is 9-49 times fewer ray casts).
+    centre = np.stack([(np.rint(ud) - di.cx) / di.fx, (np.rint(vd) - di.cy) / di.fy, np.ones(len(ud))], 1)
+    centre = centre @ cam.rotation
+    norm = np.linalg.norm(centre, axis=1)
+    t_pred = _predicted_t(origin, centre / norm[:, None], joints_m + shift_xyz, usable) / norm  # in units of d
+    pred_sample = np.where(np.isfinite(t_pred) & front, origin[2] + t_pred * centre[:, 2],
+                           moved[:, 2] - samples.offset_m)
+    predicted = pred_sample[sample_of]
     count = np.maximum(valid.sum(axis=1), 1)
     w = (samples.weight / count)[sample_of]
     return measured - predicted + shift_z, w, samples.torso[sample_of]
@@ -573,10 +606,17 @@ def _choose_surface(resid: np.ndarray, w: np.ndarray, torso: np.ndarray, z0: flo
     resid, w, torso = resid[keep], w[keep], torso[keep]
     if resid.size == 0:
         return None
-    grid = np.arange(-span, span + h / 8, h / 8)
-    k = np.exp(-0.5 * ((grid[:, None] - resid[None]) / h) ** 2)  # (G, R)
+    step = h / 8
+    grid = np.arange(-span, span + step, step)
     # torso readings count double: the middle of the body is where a reading is least likely to be background
-    density = k @ (w * np.where(torso, 2.0, 1.0))
+    # Binned kernel density: readings spread linearly onto the grid, then a Gaussian of sigma h (O(G + R)).
+    pos = np.clip((resid + span) / step, 0, len(grid) - 1.000001)
+    lo = np.floor(pos).astype(np.intp)
+    frac = pos - lo
+    wt = w * np.where(torso, 2.0, 1.0)
+    hist = np.bincount(lo, wt * (1 - frac), len(grid)) + np.bincount(lo + 1, wt * frac, len(grid) + 1)[:len(grid)]
+    taps = np.arange(-32, 33)
+    density = np.convolve(hist, np.exp(-0.5 * (taps / 8.0) ** 2), mode="same")
     score = density * np.exp(-0.5 * (grid / sigma) ** 2)
     best = int(np.argmax(score))
     mode = float(grid[best])

@@ -236,3 +236,20 @@ def test_depth_camera_rejects_a_non_rotation():
         DepthCamera(COLOUR, W, H, rotation=np.diag([1.0, 1.0, -1.0]))
     with pytest.raises(DepthError):
         DepthCamera(COLOUR, 0, H)
+
+
+def test_ray_capsule_hits_hand_computed():
+    from pinet_ros.core.depth import ray_capsule_hit
+
+    o = np.zeros(3)
+    rays = np.array([[0.0, 0.0, 1.0], [0.6, 0.0, 0.8], [0.0, 0.6, 0.8]])
+    # a sphere of radius 1 at z = 5: straight on, t = 4; the other two rays miss it (sin 36.9 deg * 5 = 3 > 1)
+    np.testing.assert_allclose(ray_capsule_hit(o, rays, np.array([0, 0, 5.0]), np.array([0, 0, 5.0]), 1.0),
+                               [4.0, np.inf, np.inf])
+    # a capsule along x at z = 5, radius 0.5, from x = -10 to 10: straight on t = 4.5; the ray tilted along x
+    # meets the cylinder where its z is 4.5: t = 4.5 / 0.8; the one tilted along y passes over it
+    t = ray_capsule_hit(o, rays, np.array([-10.0, 0, 5.0]), np.array([10.0, 0, 5.0]), 0.5)
+    np.testing.assert_allclose(t, [4.5, 4.5 / 0.8, np.inf])
+    # a capsule ending at x = 0 meets the straight ray on its rounded end, at the same distance
+    t = ray_capsule_hit(o, rays[:1], np.array([-10.0, 0, 5.0]), np.array([0.0, 0, 5.0]), 0.5)
+    np.testing.assert_allclose(t, [4.5])
