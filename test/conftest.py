@@ -26,6 +26,7 @@ def _apply_torch_threads() -> None:
 def pytest_report_header(config):
     import torch
 
+    _apply_torch_threads()
     return (f"torch {torch.__version__}: {torch.get_num_threads()} CPU threads (PINET_TEST_TORCH_THREADS="
             f"{os.environ.get('PINET_TEST_TORCH_THREADS', '1 (default)')}), CPU capability "
             f"{torch.backends.cpu.get_cpu_capability()} (ATEN_CPU_CAPABILITY={os.environ.get('ATEN_CPU_CAPABILITY', 'unset')})")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -35,6 +36,10 @@ def log_error(label: str, error: float, tolerance: float, fraction: float | None
     test = os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" ", 1)[0]
     record = {"test": test, "label": label, "error": float(error), "tolerance": float(tolerance),
               "fraction": float(fraction)}
+    torch = sys.modules.get("torch")
+    if torch is not None:  # what the comparison really ran under
+        record["torch_threads"] = torch.get_num_threads()
+        record["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
 
