@@ -9,7 +9,7 @@ Prints, for the ``topdown`` backend (and ``mediapipe`` with ``--compare``):
     55 % of the height kept), left/right border through them (70 % of the width kept: torso whole; and 55 %:
     half the torso);
   * frames/s at 640x480 through the whole `Pipeline` (backend + PI-Net + tracking) on unrelated single images
-    (``detect_every`` 1) and on a stream of consecutive vtest frames with ~4 people (frames 370-409), with
+    (``detect_every`` 1) and on a stream of consecutive vtest frames with 4-6 people (frames 350-389), with
     the detector, pose, lift and PI-Net stages separately (median ms per frame);
   * how the per-frame time grows from 1 to 8 people (pose batch, lift and PI-Net for n people).
 Figures are printed, never asserted; the machine's load average is printed with them (the 2-core VM is
@@ -28,7 +28,7 @@ import numpy as np
 from pinet_ros.benchmarks import people_truth as T
 from pinet_ros.core.camera import Intrinsics
 
-STREAM_FRAMES = (370, 410)  # vtest.avi frames with 3-5 people (4 on average), not played by the demo
+STREAM_FRAMES = (350, 390)  # vtest.avi frames with 4-6 people, not played by the demo
 SIZE = (640, 480)
 
 
@@ -218,7 +218,7 @@ def run_bench(detect_every: int = 3, compare: bool = False, speed: bool = True, 
     pipe.backend.close()
     for k in sorted({1, detect_every}):
         pipe = Pipeline(cfg, backend=TopdownBackend(TopdownConfig(threads=threads, detect_every=k)))
-        rows[f"vtest stream, ~4 people (detect_every {k})"] = time_pipeline(pipe, stream, reset_each=False)
+        rows[f"vtest stream 350-389 (detect_every {k})"] = time_pipeline(pipe, stream, reset_each=False)
         if k != detect_every:
             pipe.backend.close()
     print(f"speed at {SIZE[0]}x{SIZE[1]}, whole pipeline (PI-Net on), median ms per frame; load average "
