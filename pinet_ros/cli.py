@@ -139,7 +139,7 @@ def _bench_depth(args: argparse.Namespace) -> int:
     from pinet_ros.benchmarks.depth import run_depth_bench, run_rendered_bench
 
     if args.rendered:
-        run_rendered_bench(args.rendered, max_frames=args.max_frames, seed=args.seed)
+        run_rendered_bench(args.rendered, max_frames=args.max_frames, seed=args.seed, backend=args.backend)
     else:
         run_depth_bench(sequences=args.sequences, frames=args.frames, seed=args.seed)
     return 0
@@ -197,6 +197,7 @@ def register_bench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rendered", default=None, metavar="DIR",
                    help="a `pinet-ros render` output folder: real backend on rendered images instead")
     p.add_argument("--max-frames", type=int, default=0, help="with --rendered: at most this many images (0 = all)")
+    p.add_argument("--backend", default="", help="with --rendered: the pose backend (default: the default one)")
     p.set_defaults(func=_bench_depth)
     p = sub.add_parser("detect", help="topdown backend: recall/false positives on people counted by eye, border "
                        "cuts, frames/s at 640x480 (single images, stream), stages, 1-8 people")

@@ -23,7 +23,7 @@ depth image, one without. Printed, never asserted:
 - tracking: id switches (a ground-truth person's id changing between frames) and ids handed out.
 
 `--rendered DIR` instead reads the output of `pinet-ros render` (rendered anny bodies over real photos,
-MuPoTS-3D.json + exact per-frame people depth in DIR/depth/): the real embedded backend (MediaPipe) runs once
+MuPoTS-3D.json + exact per-frame people depth in DIR/depth/): the real default backend (`--backend` to choose) runs once
 per image on the rendered colour image, and its estimates go through both arms. The rendered depth holds the
 people only; the ground plane (from the annotation's `ground_plane`) is filled in analytically, the rest of the
 photo has no reading. The same `SensorNoise` is applied. Detections are matched to the ground truth with the
@@ -321,9 +321,9 @@ def _ground_depth_m(plane: list[float], intr: Intrinsics, width: int, height: in
     return z
 
 
-def run_rendered_bench(folder: str, max_frames: int = 0, seed: int = 0) -> dict:
-    """Both arms over a `pinet-ros render` output folder with the real embedded backend; prints and returns
-    the figures (see the module docstring)."""
+def run_rendered_bench(folder: str, max_frames: int = 0, seed: int = 0, backend: str = "") -> dict:
+    """Both arms over a `pinet-ros render` output folder with a real backend (`backend`, default: the default
+    one); prints and returns the figures (see the module docstring)."""
     import json
     from pathlib import Path
 
@@ -341,7 +341,7 @@ def run_rendered_bench(folder: str, max_frames: int = 0, seed: int = 0) -> dict:
     if max_frames:
         images = images[:max_frames]
     set_torch_threads(PipelineConfig())
-    real = Pipeline(PipelineConfig(refine=False, tracking=False))
+    real = Pipeline(PipelineConfig(refine=False, tracking=False, **({"backend": backend} if backend else {})))
     arms = {}
     for arm in ("mono", "depth"):
         replay = _Replay()
@@ -400,7 +400,7 @@ def run_rendered_bench(folder: str, max_frames: int = 0, seed: int = 0) -> dict:
                 else:
                     found += 1
     print(f"rendered frames from {root}: {len(images)} images, {gt_people} valid people, {found} matched "
-          f"detections (real embedded backend; {ambiguous} more matched to a person they are not nearest to in 2D "
+          f"detections (backend {real.config.backend}; {ambiguous} more matched to a person they are not nearest to in 2D "
           f"left out), {time.perf_counter() - t0:.0f} s")
     return _report(errors, corrected, {"mono": {}, "depth": {}}, len(images), 0.0, time.perf_counter() - t0,
-                   scenes="rendered anny people over photos, real embedded backend, real PI-Net")
+                   scenes=f"rendered anny people over photos, real {real.config.backend} backend, real PI-Net")
