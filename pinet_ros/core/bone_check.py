@@ -5,7 +5,9 @@ guess must not be published as confident when it makes a skeleton no human has. 
 the tree rooted at the pelvis) has a length range in metres, wide enough for children from ~1.1 m and tall
 adults (anthropometric segment lengths, e.g. Winter's segment proportions of body height H: upper arm 0.186 H,
 forearm 0.146 H, thigh 0.245 H, shank 0.246 H, shoulder width 0.259 H, hip width 0.191 H, with H 1.1-2.1 m
-and a margin for where a pose model puts joint centres). A bone outside its range marks its child joint and
+and a margin for where a pose model puts joint centres). The half shoulder and hip widths are only bounded
+above: BlazePose's metric landmarks of a person seen side-on put both hips (or shoulders) almost at one
+point (measured 0.01 m), which moves no limb. A bone outside its range marks its child joint and
 everything beyond it (e.g. an impossible thigh marks knee and ankle); a left/right pair of limb bones whose
 lengths differ by more than `max_asymmetry` (both in range) marks the side with the lower confidence from that
 bone's child on.
@@ -25,14 +27,14 @@ BONE_RANGES_M: dict[tuple[str, str], tuple[float, float]] = {
     ("spine", "thorax"): (0.12, 0.40),
     ("thorax", "head"): (0.08, 0.40),
     ("head", "head_top"): (0.04, 0.20),
-    ("thorax", "r_shoulder"): (0.08, 0.30),
-    ("thorax", "l_shoulder"): (0.08, 0.30),
+    ("thorax", "r_shoulder"): (0.0, 0.30),
+    ("thorax", "l_shoulder"): (0.0, 0.30),
     ("r_shoulder", "r_elbow"): (0.15, 0.45),
     ("l_shoulder", "l_elbow"): (0.15, 0.45),
     ("r_elbow", "r_wrist"): (0.12, 0.40),
     ("l_elbow", "l_wrist"): (0.12, 0.40),
-    ("pelvis", "r_hip"): (0.04, 0.22),
-    ("pelvis", "l_hip"): (0.04, 0.22),
+    ("pelvis", "r_hip"): (0.0, 0.22),
+    ("pelvis", "l_hip"): (0.0, 0.22),
     ("r_hip", "r_knee"): (0.22, 0.62),
     ("l_hip", "l_knee"): (0.22, 0.62),
     ("r_knee", "r_ankle"): (0.22, 0.62),
