@@ -236,9 +236,11 @@ class TopdownBackend:
         self._size: tuple[int, int] | None = None
         self._closed = False
         #: wall time of the last `estimate`, ms: "detect" (NanoDet; 0 on tracked frames), "pose" (crops and
-        #: landmark model, every pass), "lift" (33->17 map, translation, checks); "people_posed" = regions run.
+        #: landmark model, every pass), "lift" (33->17 map, translation, checks).
         self.timings_ms: dict[str, float] = {}
-        #: people dropped because their translation could not be solved (counted, for diagnostics).
+        #: crops the landmark model ran on in the last `estimate` (border people take 2-3).
+        self.regions_posed = 0
+        #: people found but not placed in 3D (translation unsolvable) in the last `estimate` (diagnostics).
         self.dropped = 0
 
     # ------------------------------------------------------------------ settings and state
@@ -303,7 +305,9 @@ class TopdownBackend:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got "
                              f"{getattr(rgb, 'shape', None)} {getattr(rgb, 'dtype', type(rgb).__name__)}")
         h, w = rgb.shape[:2]
-        self.timings_ms = {"detect": 0.0, "pose": 0.0, "lift": 0.0, "people_posed": 0.0}
+        self.timings_ms = {"detect": 0.0, "pose": 0.0, "lift": 0.0}
+        self.regions_posed = 0
+        self.dropped = 0
         if h == 0 or w == 0:
             return []
         if self._size != (w, h):
@@ -341,7 +345,7 @@ class TopdownBackend:
         t0 = time.perf_counter()
         poses = self.pose.run(rgb, regions)
         self.timings_ms["pose"] += (time.perf_counter() - t0) * 1e3
-        self.timings_ms["people_posed"] += len(regions)
+        self.regions_posed += len(regions)
         return poses
 
     def _detected(self, rgb: np.ndarray, tracked: list[tuple[Pose, float, np.ndarray | None]]
