@@ -176,12 +176,12 @@ def crop_sampling_grid(boxes: np.ndarray, height: int, width: int, out_size: int
     steps = torch.arange(out_size, dtype=torch.float64)
     sx = b[:, 0:1] + steps[None, :] * (b[:, 2:3] / out_size)  # (N, S) image x of each crop column
     sy = b[:, 1:2] + steps[None, :] * (b[:, 3:4] / out_size)  # (N, S) image y of each crop row
-    gx = sx * (2.0 / (width - 1)) - 1.0
-    gy = sy * (2.0 / (height - 1)) - 1.0
+    # (N, S) vectors go to the device; the (N, S, S, 2) grid is broadcast there
+    gx = (sx * (2.0 / (width - 1)) - 1.0).to(device=device, dtype=torch.float32)
+    gy = (sy * (2.0 / (height - 1)) - 1.0).to(device=device, dtype=torch.float32)
     n = b.shape[0]
-    grid = torch.stack([gx[:, None, :].expand(n, out_size, out_size), gy[:, :, None].expand(n, out_size, out_size)],
+    return torch.stack([gx[:, None, :].expand(n, out_size, out_size), gy[:, :, None].expand(n, out_size, out_size)],
                        dim=-1)
-    return grid.to(device=device, dtype=torch.float32)
 
 
 def preprocess_crops_torch(image: torch.Tensor, boxes: np.ndarray, out_size: int = INPUT_SIZE) -> torch.Tensor:
@@ -205,7 +205,7 @@ def preprocess_crops_torch(image: torch.Tensor, boxes: np.ndarray, out_size: int
     if n == 0:
         return torch.zeros((0, 3, out_size, out_size), dtype=torch.float32, device=image.device)
     grid = crop_sampling_grid(boxes, h, w, out_size, device=image.device)  # (N, S, S, 2)
-    src = image.to(torch.float32)[None]  # (1, 3, H, W)
+    src = image.to(torch.float32).contiguous()[None]  # (1, 3, H, W)
     # every crop from the one image: stack the grids vertically instead of repeating the image N times
     out = torch.nn.functional.grid_sample(src, grid.reshape(1, n * out_size, out_size, 2), mode="bilinear",
                                           padding_mode="zeros", align_corners=True)  # (1, 3, N*S, S)
