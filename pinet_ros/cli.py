@@ -304,7 +304,7 @@ def _evaluate_images(args: argparse.Namespace) -> int:
     try:
         record = run_images(args.data, args.out, image_root=args.images, backend=args.backend, weights=pinet_weights,
                             alone=not args.no_alone, refine=not args.no_pinet, max_frames=args.max_frames,
-                            progress=True, backend_obj=oracle, pairs_out=args.pairs_out)
+                            progress=True, backend_obj=oracle, pairs_out=args.pairs_out, matching=args.matching)
     except (FileNotFoundError, AnnotationError, PipelineError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -377,6 +377,9 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
                    help="pipeline backend for image evaluation (see pinet_ros.params.BACKENDS), or ground_truth "
                         "(the annotations themselves: the evaluation's own check)")
     p.add_argument("--max-frames", type=int, default=None, help="image evaluation: the first N frames only")
+    p.add_argument("--matching", choices=("best", "mupots"), default="best",
+                   help="image evaluation: detection-to-person assignment maximising agreeing joints (best), or the "
+                        "official greedy MuPoTS rule in annotation order (mupots)")
     p.add_argument("--pairs-out", default=None, metavar="NPZ",
                    help="image evaluation: also save each matched (ground truth, backend estimate) pair as PI-Net "
                         "training data (.npz for `pinet-ros train --train`)")

@@ -13,9 +13,13 @@ three methods are scored on the same detections:
   output);
 * ``alone``: the same network fed each detected person alone, as the sequence [i, i].
 
-Matching (which detection is which ground-truth person) is the MuPoTS protocol's 2D rule
-(`pinet_ros.metrics.match_persons`: joints 1-13 within 40 px) applied to the backend's 2D joints, once per
-frame, so the three methods share it. Only valid ground-truth persons (``is_valid``) count for recall and
+Matching (which detection is which ground-truth person) uses the MuPoTS protocol's 2D criterion (joints 1-13,
+a joint agrees when within 40 px in u and v) on the backend's 2D joints, once per frame, so the three methods
+share it. ``matching="best"`` (the default) assigns detections to persons to maximise the number of agreeing
+joints (one-to-one, at least one agreeing joint); ``matching="mupots"`` is the official greedy rule
+(`pinet_ros.metrics.match_persons`: persons in annotation order each take the free detection with most
+agreeing joints), whose result depends on the annotation order: with people overlapping in the image a person
+listed first takes a neighbour's detection on a single agreeing joint, and both are then scored wrongly. Only valid ground-truth persons (``is_valid``) count for recall and
 accuracy; a detection matching no valid person is a false positive unless it matches an invalid one (a
 person mostly outside the image or hidden), which is neither rewarded nor penalised.
 
@@ -140,8 +144,36 @@ class PersonRecord:
     abs_errors: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (17,) absolute errors (mm)
 
 
+def agreeing_joints(pred_2d: np.ndarray, gt_2d: np.ndarray) -> np.ndarray:
+    """(G, P) number of joints 1-13 of each prediction within 40 px (u and v) of each ground truth; a
+    predicted joint at exactly (0, 0) is invisible (the MuPoTS criterion)."""
+    from pinet_ros.metrics import MATCH_JOINTS, MATCH_PIXELS
+
+    p = np.asarray(pred_2d, float)[:, MATCH_JOINTS]
+    g = np.asarray(gt_2d, float)[:, MATCH_JOINTS]
+    close = np.all(np.abs(g[:, None] - p[None]) < MATCH_PIXELS, axis=-1)
+    visible = ~np.all(p == 0, axis=-1)
+    return (close & visible[None]).sum(-1)
+
+
+def match_best(pred_2d: np.ndarray, gt_2d: np.ndarray) -> np.ndarray:
+    """(G,) detection index per ground truth (-1: none): the one-to-one assignment with the most agreeing
+    joints in total (`agreeing_joints`), pairs with no agreeing joint dropped."""
+    from scipy.optimize import linear_sum_assignment
+
+    out = np.full(len(gt_2d), -1)
+    if len(gt_2d) == 0 or len(pred_2d) == 0:
+        return out
+    counts = agreeing_joints(pred_2d, gt_2d)
+    rows, cols = linear_sum_assignment(-counts)
+    for r, c in zip(rows, cols):
+        if counts[r, c] > 0:
+            out[r] = c
+    return out
+
+
 def score_frame(frame_index: int, group: ImageGroup, extras: Sequence[dict], preds: dict[str, np.ndarray],
-                pred_2d: np.ndarray) -> tuple[list[PersonRecord], int, np.ndarray]:
+                pred_2d: np.ndarray, matching: str = "best") -> tuple[list[PersonRecord], int, np.ndarray]:
     """Match the detections of one frame and score every method.
 
     Args:
@@ -151,15 +183,18 @@ def score_frame(frame_index: int, group: ImageGroup, extras: Sequence[dict], pre
         the records of the valid persons, the number of false positives, and the match (for each valid
         person in index order, the detection index or -1).
     """
+    if matching not in ("best", "mupots"):
+        raise ValueError(f"matching must be 'best' or 'mupots', got {matching!r}")
+    matcher = match_best if matching == "best" else match_persons
     valid = np.flatnonzero(np.asarray(group.valid, bool))
     invalid = np.flatnonzero(~np.asarray(group.valid, bool))
     p = len(pred_2d)
-    match = match_persons(pred_2d, group.gt_img[valid]) if p else np.full(len(valid), -1)
+    match = matcher(pred_2d, group.gt_img[valid]) if p else np.full(len(valid), -1)
     taken = np.zeros(p, bool)
     taken[match[match >= 0]] = True
     if invalid.size and (~taken).any():
         rest = np.flatnonzero(~taken)
-        m2 = match_persons(pred_2d[rest], group.gt_img[invalid])
+        m2 = matcher(pred_2d[rest], group.gt_img[invalid])
         taken[rest[m2[m2 >= 0]]] = True
     false_pos = int((~taken).sum())
     records = []
@@ -334,7 +369,7 @@ def _plot_cv2(matched: Sequence[PersonRecord], methods: Sequence[str], path: Pat
 # ---------------------------------------------------------------------------------------------- runner
 def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "mediapipe",
              backend_obj: Any | None = None, weights: str = "", alone: bool = True, refine: bool = True,
-             progress: bool = True, pairs: list[ImageGroup] | None = None) -> dict[str, Any]:
+             progress: bool = True, pairs: list[ImageGroup] | None = None, matching: str = "best") -> dict[str, Any]:
     """Run the pipeline on every frame and score it.
 
     Args:
@@ -392,7 +427,7 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
                     preds["alone"] = _refine_alone(pipe.pinet, init) if n else init
                     stage.setdefault("refine_alone", []).append((time.perf_counter() - t) * 1e3)
             pred_2d = np.stack([p.joints_2d for p in res.persons]) if n else np.zeros((0, 17, 2))
-            recs, fp, match = score_frame(k, g, fr.extras, preds, pred_2d)
+            recs, fp, match = score_frame(k, g, fr.extras, preds, pred_2d, matching)
             if pairs is not None:
                 valid = np.flatnonzero(np.asarray(g.valid, bool))
                 hit = match >= 0
@@ -416,7 +451,8 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
 
 def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = None, backend: str = "mediapipe",
         weights: str = "", alone: bool = True, refine: bool = True, max_frames: int | None = None,
-        progress: bool = True, backend_obj: Any | None = None, pairs_out: str | Path | None = None) -> dict[str, Any]:
+        progress: bool = True, backend_obj: Any | None = None, pairs_out: str | Path | None = None,
+        matching: str = "best") -> dict[str, Any]:
     """Evaluate `backend` (+ PI-Net) on the images of `data` and write the tables, results.json and the plot.
 
     Args:
@@ -436,7 +472,7 @@ def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = N
     pairs: list[ImageGroup] | None = [] if pairs_out is not None else None
     result = evaluate(frames, image_root if image_root is not None else ann.parent, backend=backend,
                       backend_obj=backend_obj, weights=weights, alone=alone, refine=refine, progress=progress,
-                      pairs=pairs)
+                      pairs=pairs, matching=matching)
     if pairs_out is not None:
         from pinet_ros.data.synthetic import save_groups
 
@@ -444,7 +480,7 @@ def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = N
             raise ValueError("no detection matched a ground-truth person: no training pairs to write")
         Path(pairs_out).parent.mkdir(parents=True, exist_ok=True)
         save_groups(pairs_out, pairs)
-    label = f"{result['backend']}, {len(frames)} frames of {ann.parent.name}"
+    label = f"{result['backend']}, {len(frames)} frames of {ann.parent.name}, matching {matching}"
     tables, numbers = build_tables(result["records"], result["false_pos"], result["frame_people"],
                                    result["methods"], label)
     out = Path(out_dir)
@@ -452,7 +488,7 @@ def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = N
     plot = plot_root_error(result["records"], result["methods"], out / "root_error_vs_distance.png",
                            f"Absolute root error vs distance ({label})")
     record = {"data": str(ann), "backend": result["backend"], "weights": weights or "pinet_synthetic (default)",
-              "frames": len(frames), "persons": len(result["records"]),
+              "frames": len(frames), "persons": len(result["records"]), "matching": matching,
               "false_positives_per_frame": float(np.mean(result["false_pos"])) if frames else float("nan"),
               "seconds": result["seconds"], "frames_per_s": result["frames_per_s"],
               "median_stage_ms": result["timings_ms"], "numbers": numbers, "plot": str(plot)}

@@ -179,3 +179,19 @@ def test_mediapipe_runs_through_the_image_evaluation(rendered, tmp_path):
     assert s["persons"] == record["persons"] >= 1
     assert 0.0 <= s["recall"] <= 100.0 and 0.0 <= s["pck_all"] <= 100.0
     assert record["frames_per_s"] > 0
+
+
+def test_best_matching_fixes_the_greedy_rule_on_overlapping_people():
+    """Person 0 overlaps person 1's detection on one joint only; the official greedy rule (persons in
+    annotation order) gives that detection to person 0, the best assignment to person 1."""
+    from pinet_ros.evaluate_images import agreeing_joints, match_best
+    from pinet_ros.metrics import match_persons
+
+    rng = np.random.default_rng(0)
+    gt = np.stack([rng.uniform(0, 50, (17, 2)) + [500, 500], rng.uniform(0, 50, (17, 2)) + [100, 100]])
+    gt[0, 5] = gt[1, 5] + 5.0  # one of person 0's joints lies next to person 1's
+    pred = gt[1:2] + 3.0  # one detection: person 1
+    assert agreeing_joints(pred, gt).tolist() == [[1], [13]]
+    assert match_persons(pred, gt).tolist() == [0, -1]
+    assert match_best(pred, gt).tolist() == [-1, 0]
+    assert match_best(np.zeros((0, 17, 2)), gt).tolist() == [-1, -1]
