@@ -90,7 +90,7 @@ mkdir -p "$ROOT/log"
   # tf2_msgs (for /tf) is not among the PyPI wheels: build ros_deps/tf2_msgs (TFMessage only, from its
   # interface definition) into install/ only when no tf2_msgs is importable, so a real ROS keeps its own.
   if ! "$VENV/bin/python" -c "import tf2_msgs.msg" > /dev/null 2>&1; then
-    log "tf2_msgs not installed: building ros_deps/tf2_msgs"
+    log "no tf2_msgs outside this workspace: building ros_deps/tf2_msgs into install/"
     "$VENV/bin/colcon" --log-base "$ROOT/log" build --base-paths "$ROOT/ros_deps/tf2_msgs" --build-base "$ROOT/build" \
         --install-base "$ROOT/install" --merge-install --event-handlers console_direct- \
         --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DPython3_NumPy_INCLUDE_DIR="$NUMPY_INC_LINK" -DBUILD_TESTING=OFF \

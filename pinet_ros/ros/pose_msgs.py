@@ -123,6 +123,7 @@ def frame_result_to_msg(result: FrameResult):
         person.joints = points(joints)
         person.joints_initial = points(initial)
         person.joint_confidence = _float32_array(conf)
+        person.root_source = int(getattr(p, "root_source", 0))
         persons.append(person)
     msg.persons = persons
     if result.interaction is not None:

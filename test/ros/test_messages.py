@@ -35,7 +35,9 @@ def test_person_fields_match_design():
         "joints": "sequence<geometry_msgs/Point>",
         "joints_initial": "sequence<geometry_msgs/Point>",
         "joint_confidence": "sequence<float>",
+        "root_source": "uint8",
     }
+    assert (Person3DPose.MONOCULAR, Person3DPose.DEPTH) == (0, 1)
 
 
 def _as_tree(msg):
