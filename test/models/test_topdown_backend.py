@@ -186,3 +186,21 @@ def test_live_settings_and_closing() -> None:
     b.close()
     with pytest.raises(RuntimeError):
         b.estimate(rgb, _k(rgb))
+
+
+def test_pipeline_builds_it_from_the_parameters_and_resets_its_tracks() -> None:
+    from pinet_ros.pipeline import Pipeline, PipelineConfig
+
+    pipe = Pipeline(PipelineConfig(detect_every=5, max_persons=4, score_threshold=0.6, refine=False))
+    try:
+        c = pipe.backend.config
+        assert pipe.backend.name == "topdown" and (c.detect_every, c.max_people, c.min_person_score) == (5, 4, 0.6)
+        rgb = _rgb(T.load_image(_truth("vtest_250")))
+        first = pipe.process(rgb, _k(rgb), stamp_ns=0)
+        assert first.timings_ms["detect"] > 0 and len(first.persons) == 4  # 7 people, max 4
+        second = pipe.process(rgb, _k(rgb), stamp_ns=100_000_000)
+        assert second.timings_ms["detect"] == 0 and len(second.persons) == 4  # tracked, no detector
+        pipe.reset()
+        assert pipe.process(rgb, _k(rgb), stamp_ns=200_000_000).timings_ms["detect"] > 0
+    finally:
+        pipe.close()
