@@ -91,7 +91,7 @@ def test_live_backend_settings_take_effect_on_the_next_frame(pipeline):
     try:
         pipeline.update(max_persons=1)
         assert len(pipeline.process(rgb, _intr(640, 480), stamp_ns=1).persons) == 1
-        pipeline.update(max_persons=12)  # above the start-up value: the landmarker is rebuilt for it
+        pipeline.update(max_persons=12)  # above the start-up value (mediapipe rebuilds its landmarker for it)
         assert pipeline.backend.config.max_people == 12
         assert len(pipeline.process(rgb, _intr(640, 480), stamp_ns=2).persons) == 2
         pipeline.update(score_threshold=0.999)  # raised: both men drop out
@@ -198,3 +198,20 @@ def test_a_modified_registry_file_is_refused_by_its_sha256(tmp_path, monkeypatch
     monkeypatch.setenv("PINET_WEIGHTS_DIR", str(tmp_path))  # searched before the packaged copy
     with pytest.raises(PipelineError, match="sha256"):
         _weight_path("", "pinet_synthetic")
+
+
+def test_mediapipe_backend_rebuilds_its_landmarker_for_a_raised_max_persons():
+    from pinet_ros.pipeline import Pipeline, PipelineConfig
+
+    p = Pipeline(PipelineConfig(backend="mediapipe", refine=False, max_persons=1))
+    try:
+        rgb = _basketball()
+        assert len(p.process(rgb, _intr(640, 480), stamp_ns=1).persons) == 1
+        landmarker = p.backend._full
+        p.update(max_persons=12)
+        assert p.backend._full is not landmarker and p.backend.config.max_people == 12
+        assert len(p.process(rgb, _intr(640, 480), stamp_ns=2).persons) == 2
+        p.update(score_threshold=0.999)
+        assert p.process(rgb, _intr(640, 480), stamp_ns=3).persons == []
+    finally:
+        p.close()
