@@ -113,8 +113,11 @@ def rotation_to_quaternion(rotation: np.ndarray) -> np.ndarray:
 def frames_for_result(result: FrameResult, joints: bool = False) -> list[Transform]:
     """Every TF transform for one frame: per tracked person (id > 0) with a usable body frame, ``body_<id>``
     in `result.frame_id`, then (when `joints`) one ``<joint>_<id>`` per finite refined joint in ``body_<id>``.
-    All at the image stamp. People absent from `result` get nothing."""
+    All at the image stamp. People absent from `result` get nothing, and so does an image without a frame id
+    (TF has no frame to hang them on)."""
     out: list[Transform] = []
+    if not str(result.frame_id).strip("/"):
+        return out
     names = result.joint_set.joint_names
     identity = np.array([0.0, 0.0, 0.0, 1.0])
     for p in result.persons:

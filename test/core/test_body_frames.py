@@ -89,6 +89,9 @@ def test_frames_names_parents_stamps_and_joint_frames():
 
 def test_gone_person_gets_no_frame():
     assert frames_for_result(_result([])) == []
+    no_frame = _result([_p(5, _facing_camera([0, 0, 3]))])
+    no_frame.frame_id = ""
+    assert frames_for_result(no_frame) == []
     assert [f.child for f in frames_for_result(_result([_p(5, _facing_camera([0, 0, 3]))]))] == ["body_5"]
 
 
