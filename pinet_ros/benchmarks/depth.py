@@ -400,7 +400,8 @@ def run_rendered_bench(folder: str, max_frames: int = 0, seed: int = 0, backend:
                 else:
                     found += 1
     print(f"rendered frames from {root}: {len(images)} images, {gt_people} valid people, {found} matched "
-          f"detections (backend {real.config.backend}; {ambiguous} more matched to a person they are not nearest to in 2D "
+          f"detections (backend {real.config.backend}; {ambiguous} more matched to a person they are not nearest "
+          f"to in 2D "
           f"left out), {time.perf_counter() - t0:.0f} s")
     return _report(errors, corrected, {"mono": {}, "depth": {}}, len(images), 0.0, time.perf_counter() - t0,
                    scenes=f"rendered anny people over photos, real {real.config.backend} backend, real PI-Net")

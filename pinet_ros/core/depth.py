@@ -554,7 +554,8 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(v[np.searchsorted(c, 0.5 * c[-1])])
 
 
-def _to_depth_px(uv: np.ndarray, z_m: np.ndarray, colour: Intrinsics, cam: DepthCamera) -> tuple[np.ndarray, np.ndarray]:
+def _to_depth_px(uv: np.ndarray, z_m: np.ndarray, colour: Intrinsics,
+                 cam: DepthCamera) -> tuple[np.ndarray, np.ndarray]:
     """Colour pixels (S, 2) of points at colour-frame depths z_m (S,) -> depth image pixels (u, v), -1e9 behind."""
     p = np.stack([(uv[:, 0] - colour.cx) / colour.fx * z_m, (uv[:, 1] - colour.cy) / colour.fy * z_m, z_m], axis=1)
     p = p @ cam.rotation.T + cam.translation_m

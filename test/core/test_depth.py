@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from pinet_ros.core.camera import Intrinsics
-from pinet_ros.core.depth import (DepthCamera, DepthConfig, DepthError, DepthFrame, DepthStatus, correct_people, decode_depth,
-                                  depth_from_buffer, encode_depth_mm)
+from pinet_ros.core.depth import (DepthCamera, DepthConfig, DepthError, DepthFrame, DepthStatus, correct_people,
+                                  decode_depth, depth_from_buffer, encode_depth_mm)
 from pinet_ros.data.depth_scenes import Box, Scene, SensorNoise, joint_visibility, render_depth
 
 COLOUR = Intrinsics(fx=615.0, fy=615.0, cx=320.0, cy=240.0)
@@ -34,6 +34,10 @@ def _estimate(gt: np.ndarray, depth_clean: np.ndarray, scale: float, rng, pose_n
     vis = joint_visibility(gt, depth_clean, COLOUR)
     conf = np.where(vis, 0.9, 0.2)
     return (root + rel) * 1000.0, uv, conf
+
+
+def _registered(depth_m):
+    return DepthFrame(depth_m, DepthCamera.registered_to(COLOUR, W, H))
 
 
 def _root_err_mm(corr, k, gt):
@@ -110,7 +114,7 @@ def test_registered_depth_moves_the_person_along_the_root_ray(z, scale):
     clean = render_depth(scene, COLOUR, W, H)
     depth = render_depth(scene, COLOUR, W, H, noise=SensorNoise(), rng=rng)
     mono, uv, conf = _estimate(gt, clean, scale, rng)
-    corr = correct_people(mono[None], uv[None], conf[None], COLOUR, DepthFrame(depth, DepthCamera.registered_to(COLOUR, W, H)))
+    corr = correct_people(mono[None], uv[None], conf[None], COLOUR, _registered(depth))
     assert corr.status == [DepthStatus.CORRECTED] and corr.corrected.tolist() == [True]
     before = float(np.linalg.norm(mono[14] / 1000.0 - gt[14]) * 1000.0)
     assert before > 200
@@ -121,7 +125,7 @@ def test_registered_depth_moves_the_person_along_the_root_ray(z, scale):
     np.testing.assert_allclose(corr.shift_mm[0], corr.joints_cam_mm[0, 14, 2] - mono[14, 2], atol=1e-6)
     # without the 2D anchor: along the ray of the monocular root, to the same depth
     along = correct_people(mono[None], uv[None], conf[None], COLOUR,
-                           DepthFrame(depth, DepthCamera.registered_to(COLOUR, W, H)), DepthConfig(anchor_2d=False))
+                           _registered(depth), DepthConfig(anchor_2d=False))
     np.testing.assert_allclose(COLOUR.project(along.joints_cam_mm[0, 14]), COLOUR.project(mono[14]), atol=1e-6)
     np.testing.assert_allclose(along.joints_cam_mm[0, 14, 2], corr.joints_cam_mm[0, 14, 2], atol=1e-6)
 
@@ -156,7 +160,7 @@ def test_box_in_front_does_not_pull_the_root_forward():
     assert not vis[[8, 9, 10, 11, 12, 13, 14]].any()  # the hips, legs and pelvis are hidden
     mono, uv, conf = _estimate(gt, clean, 0.94, rng)
     conf[:] = 0.9  # the worst case: the backend is confident about the hidden joints too
-    corr = correct_people(mono[None], uv[None], conf[None], COLOUR, DepthFrame(depth, DepthCamera.registered_to(COLOUR, W, H)))
+    corr = correct_people(mono[None], uv[None], conf[None], COLOUR, _registered(depth))
     assert corr.corrected[0]
     assert _root_err_mm(corr, 0, gt) < 60
 
@@ -174,7 +178,7 @@ def test_wide_occluder_up_to_the_chest_never_makes_it_much_worse():
     assert joint_visibility(gt, clean, COLOUR).sum() <= 6
     mono, uv, conf = _estimate(gt, clean, 0.92, rng)
     conf[:] = 0.9
-    corr = correct_people(mono[None], uv[None], conf[None], COLOUR, DepthFrame(depth, DepthCamera.registered_to(COLOUR, W, H)))
+    corr = correct_people(mono[None], uv[None], conf[None], COLOUR, _registered(depth))
     before = float(np.linalg.norm(mono[14] / 1000.0 - gt[14]) * 1000.0)
     assert _root_err_mm(corr, 0, gt) <= before + 100
     if not corr.corrected[0]:
@@ -190,7 +194,7 @@ def test_person_in_front_does_not_pull_the_one_behind_forward():
     depth = render_depth(scene, COLOUR, W, H, noise=SensorNoise(), rng=rng)
     est = [_estimate(p, clean, s, rng) for p, s in ((back, 0.93), (front, 1.07))]
     corr = correct_people(np.stack([e[0] for e in est]), np.stack([e[1] for e in est]), np.stack([e[2] for e in est]),
-                          COLOUR, DepthFrame(depth, DepthCamera.registered_to(COLOUR, W, H)))
+                          COLOUR, _registered(depth))
     mono_back = float(np.linalg.norm(est[0][0][14] / 1000.0 - back[14]) * 1000.0)
     assert _root_err_mm(corr, 1, front) < 50
     assert _root_err_mm(corr, 0, back) <= mono_back + 100  # never much worse than monocular
@@ -207,7 +211,8 @@ def test_missing_empty_and_unrelated_depth_fall_back_with_a_flag():
     none = correct_people(mono[None], uv[None], conf[None], COLOUR, None)
     assert none.status == [DepthStatus.NO_DEPTH] and not none.corrected.any()
     np.testing.assert_array_equal(none.joints_cam_mm[0], mono)
-    holes = correct_people(mono[None], uv[None], conf[None], COLOUR, DepthFrame(np.full((H, W), np.nan, np.float32), cam))
+    holes = correct_people(mono[None], uv[None], conf[None], COLOUR,
+                           DepthFrame(np.full((H, W), np.nan, np.float32), cam))
     assert holes.status == [DepthStatus.NO_READINGS] and not holes.corrected.any()
     np.testing.assert_array_equal(holes.joints_cam_mm[0], mono)
     # a depth image in which the person is absent (e.g. from another moment): the wall 6 m behind them
