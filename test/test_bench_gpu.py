@@ -84,6 +84,24 @@ def test_parity_on_cpu_compares_and_reports_limits():
     assert math.isfinite(res["info"]["stack_joints_mm_half_vs_cpu_fp32"])
 
 
+def test_bfloat16_trunk_error_follows_its_rounding():
+    import torch
+
+    from pinet_ros.benchmarks.gpu import (_random_crops, calibrate_batchnorm, damp_residuals, half_trunk_error,
+                                          trunk_error_bound)
+    from pinet_ros.models.posenet import PoseNet
+
+    torch.manual_seed(0)
+    posenet = PoseNet(21)
+    damp_residuals(posenet.backbone)
+    gen = torch.Generator().manual_seed(0)
+    calibrate_batchnorm(posenet, lambda: (_random_crops(gen, 2, torch.device("cpu")),), batches=1)
+    err = half_trunk_error(posenet, torch.device("cpu"))
+    print(f"PoseNet trunk, bfloat16 vs float32: relative error {err:.2e}")
+    # bfloat16 keeps 8 significant bits: unit roundoff 2^-8; the error is real (not 0: autocast took effect)
+    assert 1e-4 < err <= trunk_error_bound(2.0 ** -8)
+
+
 def _finite(x) -> bool:
     return all(_finite(v) for v in x.values()) if isinstance(x, dict) else \
         all(_finite(v) for v in x) if isinstance(x, list) else \

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import platform
 import statistics
 import tempfile
@@ -269,6 +270,13 @@ def half_trunk_error(posenet: PoseNet, device: torch.device, n: int = 3) -> floa
     with torch.autocast(device_type=device.type, dtype=torch.float16 if device.type == "cuda" else torch.bfloat16):
         half = posenet.backbone(crops).double()
     return float((half - ref).norm() / ref.norm())
+
+
+def trunk_error_bound(unit_roundoff: float, layers: int = 53) -> float:
+    """Relative error bound of ResNet-50 features computed in a half format: each of its 53 convolutions
+    rounds its output with relative error <= u, and independent roundings add up as sqrt(layers) * u; the
+    (damped, random) network amplifies them by a small factor, taken as 3."""
+    return 3.0 * math.sqrt(layers) * unit_roundoff
 
 
 def _time_interleaved(fns: dict[str, Callable[[], object]], repeats: int, device: torch.device) -> dict[str, float]:
