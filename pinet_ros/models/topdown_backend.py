@@ -378,11 +378,11 @@ class TopdownBackend:
                 regions.append(region_from_box(extend_down(boxes[k]), c.crop_scale))
                 owner.append(i)
         best = self._best(self._pose(rgb, regions), owner, len(todo))
-        # second pass for boxes touching any border, unless the first is already sure (presence >= 0.9):
-        # BlazePose's own region from the first pass's landmarks (it extends beyond the image as the model
-        # expects), kept when the model is surer of it
+        # second pass for boxes touching any border: BlazePose's own region from the first pass's landmarks
+        # (it extends beyond the image as the model expects), kept when the model is surer of it. Also when the
+        # first pass is already sure: skipping it then saved 18 ms on basketball2 but left a 0.146 m upper arm.
         border = [i for i, k in enumerate(todo) if c.refine_border and best[i] is not None
-                  and 0.1 <= best[i].presence < 0.9 and _touches_border(boxes[k], w, h)]
+                  and best[i].presence >= 0.1 and _touches_border(boxes[k], w, h)]
         if border:
             again = self._pose(rgb, [region_from_landmarks(best[i].uv[33], best[i].uv[34]) for i in border])
             for i, p in zip(border, again):
