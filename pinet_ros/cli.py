@@ -525,17 +525,17 @@ def _export(args: argparse.Namespace) -> int:
         print(f"pinet-ros export: unknown network(s) {bad}; choose from {','.join(NETWORKS)}", file=sys.stderr)
         return 2
     weights = {"pinet": args.pinet_weights, "posenet": args.posenet_weights, "rootnet": args.rootnet_weights}
-    try:
-        out = export_models(args.out_dir, which, weights=weights, random_weights=args.random_weights,
-                            check=not args.no_check)
-    except (OSError, ValueError, WeightLoadError) as exc:
-        print(f"pinet-ros export: {exc}", file=sys.stderr)
-        return 1
-    for name, res in out.items():
+    for name in which:  # one at a time: what was written is reported before a later network fails
+        try:
+            res = export_models(args.out_dir, [name], weights=weights, random_weights=args.random_weights,
+                                check=not args.no_check)[name]
+        except (OSError, ValueError, WeightLoadError) as exc:
+            print(f"pinet-ros export: {name}: {exc}", file=sys.stderr)
+            return 1
         print(f"{name}: {res['path']}")
         for r in res["parity"]:
             print(f"  batch {r['batch']} {r['output']}: max |onnxruntime - torch| = {r['max_abs_diff']:.3g} "
-                  f"(max |torch| {r['max_abs_ref']:.4g})")
+                  f"(max |torch| {r['max_abs_ref']:.4g})", flush=True)
     return 0
 
 
