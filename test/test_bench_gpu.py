@@ -70,6 +70,7 @@ def test_bench_gpu_is_a_bench_subcommand():
     assert args.func is _bench_gpu and args.device == "cpu" and args.quick and args.out == "x.json"
 
 
+@pytest.mark.slow
 def test_parity_on_cpu_compares_and_reports_limits():
     import torch
 
