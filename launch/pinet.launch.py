@@ -69,7 +69,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("params_file", default_value=os.path.join(share, "config", "pinet.yaml"),
                               description="YAML file with the node's parameters"),
         DeclareLaunchArgument("backend", default_value="",
-                              description="mediapipe or 3dmppe; empty = the params file's value"),
+                              description="topdown, mediapipe or 3dmppe; empty = the params file's value"),
         DeclareLaunchArgument("device", default_value="",
                               description="cpu, cuda or cuda:N; empty = the params file's value"),
         DeclareLaunchArgument("rviz", default_value="false", description="also start rviz2 with config/pinet.rviz"),

@@ -107,8 +107,8 @@ PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
               low=0.001, high=100.0),
     ParamSpec("smoothing_beta", 0.3, "One-Euro speed coefficient, 1/m (higher: less lag when moving)",
               low=0.0, high=100.0),
-    ParamSpec("threads", 0, "torch CPU threads; 0 = auto (1 with mediapipe, where PI-Net is the only torch "
-              "work; torch's default with 3dmppe)", low=0, high=256, startup=True),
+    ParamSpec("threads", 0, "torch CPU threads; 0 = auto (1 with topdown and mediapipe, where PI-Net is the "
+              "only torch work; torch's default with 3dmppe)", low=0, high=256, startup=True),
 )
 
 NODE_PARAMS: tuple[ParamSpec, ...] = (
