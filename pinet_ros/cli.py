@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from pinet_ros import weights
@@ -553,6 +554,33 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_export)
 
 
+def _models(args: argparse.Namespace) -> int:
+    from pinet_ros.models.person_models import (NANODET_FILE, POSE_LANDMARK_FILE, artifact_problem,
+                                                default_model_dir)
+
+    if args.action == "build":
+        from pinet_ros.models.person_models_build import main as build
+
+        return build((["--out", args.out] if args.out else []) + (["--cache", args.cache] if args.cache else []))
+    out = Path(args.out) if args.out else default_model_dir()
+    problems = [p for p in (artifact_problem(out, name) for name in (NANODET_FILE, POSE_LANDMARK_FILE)) if p]
+    for line in problems:
+        print(line)
+    print(f"{out}: {'ok' if not problems else 'run: pinet-ros models build'}")
+    return 0 if not problems else 1
+
+
+def register_models(subparsers: argparse._SubParsersAction) -> None:
+    """``pinet-ros models build|verify``: the topdown backend's ONNX models (converted, never downloaded)."""
+    p = subparsers.add_parser("models", help="build or verify the topdown backend's ONNX models (NanoDet, BlazePose)")
+    p.add_argument("action", choices=("build", "verify"), help="build: convert what is missing or corrupt; "
+                                                               "verify: check the files against their manifest")
+    p.add_argument("--out", default=None, help="model folder (default: data/models in a source checkout, else "
+                                               "~/.cache/pinet_ros/models; $PINET_PERSON_MODELS overrides)")
+    p.add_argument("--cache", default=None, help="download/build cache (default ~/.cache/pinet_ros)")
+    p.set_defaults(func=_models)
+
+
 #: Subcommand registration functions, in help order.
 def _render(args: argparse.Namespace) -> int:
     from pinet_ros.data.render_scenes import RenderError, render_split
@@ -587,7 +615,7 @@ def register_render(subparsers: argparse._SubParsersAction) -> None:
 
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     register_run, register_weights, register_bench, register_synth, register_train, register_evaluate,
-    register_process, register_play, register_export, register_render]
+    register_process, register_play, register_export, register_render, register_models]
 
 
 def build_parser() -> argparse.ArgumentParser:

