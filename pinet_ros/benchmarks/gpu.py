@@ -295,6 +295,39 @@ def _time_interleaved(fns: dict[str, Callable[[], object]], repeats: int, device
     return {k: _median(v) for k, v in times.items()}
 
 
+def pinet_cuda_graph(model: PINet, poses: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """One frame of N people through a captured CUDA graph of PI-Net's inference path (fixed N).
+
+    Returns a function doing what `refine` does for these poses (orders, gather, forward of all N
+    sequences) with the forward replayed from the graph; it returns the refined (N, J, 3) mm (the graph's
+    static output: copy it before the next call).
+    """
+    from pinet_ros.export import PINetSequenceGraph
+    from pinet_ros.models.pinet import build_orders
+
+    net = PINetSequenceGraph(model).eval()
+    model.rnn.flatten_parameters()
+    j = model.config.num_joints
+    static_in = poses[build_orders(poses)].reshape(poses.shape[0], -1, j, 3).clone()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.no_grad(), torch.cuda.stream(side):
+        for _ in range(3):  # warm-up outside the graph (cuDNN workspaces, lazy init)
+            net(static_in)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.no_grad(), torch.cuda.graph(graph):
+        static_out = net(static_in)
+
+    def frame() -> torch.Tensor:
+        with torch.no_grad():
+            static_in.copy_(poses[build_orders(poses)].reshape(static_in.shape))
+            graph.replay()
+        return static_out[0]
+
+    return frame
+
+
 def run_pinet(device: torch.device, ns: tuple[int, ...], repeats: int, threads: int | None) -> dict:
     """PI-Net per frame: torch float32 / half on `device`, onnxruntime on the CPU; ratios and differences."""
     from pinet_ros.models.pinet_onnx import PINetOnnxRunner
@@ -334,6 +367,23 @@ def run_pinet(device: torch.device, ns: tuple[int, ...], repeats: int, threads: 
                 row["onnxruntime_vs_torch_max_mm"] = float(np.abs(runner.refine(p)[0] - ref).max())
             rows.append(row)
     return {"rows": rows, "half_dtype": str(half_dtype).replace("torch.", "")}
+
+
+def run_pinet_graphs(device: torch.device, rows: list[dict], repeats: int) -> None:
+    """Add CUDA-graph timings to `run_pinet`'s rows (run last: a failed capture may leave CUDA unusable)."""
+    model = packaged_pinet().to(device)
+    for row in rows:
+        pt = torch.from_numpy(pinet_scene(row["n"], seed=row["n"])).to(device)
+        try:
+            frame = pinet_cuda_graph(model, pt)
+        except Exception as exc:  # capture unsupported by this torch/cuDNN: reported
+            row["cudagraph_error"] = f"{type(exc).__name__}: {exc}"
+            continue
+        times = _time_interleaved({"g": frame, "e": lambda: model.refine(pt)[0]}, repeats, device)
+        row["torch_fp32_cudagraph_ms"] = times["g"]
+        row["torch_fp32_eager_again_ms"] = times["e"]
+        ref = model.refine(pt)[0].double().cpu().numpy()
+        row["cudagraph_vs_eager_max_mm"] = float(np.abs(frame().double().cpu().numpy() - ref).max())
 
 
 # ------------------------------------------------------------------------------------------------ parity
@@ -429,10 +479,15 @@ def _print(result: dict) -> None:
     pinet = result.get("pinet")
     if pinet:
         print(f"\nPI-Net per frame (one batched refine; half = autocast {pinet['half_dtype']})")
-        cols = [k for k in pinet["rows"][0] if k != "n"]
+        cols: list[str] = []
+        for r in pinet["rows"]:
+            cols += [k for k, v in r.items() if k != "n" and isinstance(v, float) and k not in cols]
         print(f"{'N':>3} | " + " | ".join(f"{c:>26}" for c in cols))
         for r in pinet["rows"]:
-            print(f"{r['n']:>3} | " + " | ".join(f"{r[c]:>26.4g}" for c in cols))
+            print(f"{r['n']:>3} | " + " | ".join(f"{r[c]:>26.4g}" if c in r else f"{'-':>26}" for c in cols))
+        for r in pinet["rows"]:
+            if "cudagraph_error" in r:
+                print(f"N = {r['n']}: CUDA graph not measured ({r['cudagraph_error']})")
 
 
 def run(device: str = "cuda", out: str | Path | None = None, quick: bool = False, repeats: int | None = None,
@@ -471,12 +526,21 @@ def run(device: str = "cuda", out: str | Path | None = None, quick: bool = False
     result["weights"] = {"posenet": posenet_weights or "random", "rootnet": rootnet_weights or "random",
                          "detector": "random", "pinet": "packaged pinet_synthetic"}
     result["pinet"] = run_pinet(dev, pinet_ns, max(repeats * 5, 5), threads or torch.get_num_threads())
+    _write(result, out)
+    if dev.type == "cuda":  # last, and after the figures are saved
+        print("\nPI-Net with CUDA graphs ...", flush=True)
+        run_pinet_graphs(dev, result["pinet"]["rows"], max(repeats * 5, 5))
     _print(result)
+    _write(result, out)
+    if out:
+        print(f"\nwritten: {out}")
+    return result
+
+
+def _write(result: dict, out: str | Path | None) -> None:
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(result, indent=2, sort_keys=True))
-        print(f"\nwritten: {out}")
-    return result
 
 
 def main(argv: list[str] | None = None) -> int:
