@@ -34,6 +34,7 @@ from pinet_ros import params as P
 from pinet_ros.core.stats import StreamStats, format_value
 from pinet_ros.msg import MultiPerson3DPose
 from pinet_ros.ros import convert
+from pinet_ros.ros.depth_tf_node import DepthTfIO
 
 _INFO_HISTORY = 64
 
@@ -88,6 +89,7 @@ class PinetNode(LifecycleNode):
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", QoSProfile(depth=10))
         self.create_subscription(CameraInfo, "camera_info", self._on_info, qos_profile_sensor_data)
         self.create_subscription(Image, "image", self._on_image, qos_profile_sensor_data)
+        self._depth_tf = DepthTfIO(self)  # `depth` + `depth_camera_info` when use_depth; /tf when publish_tf
         self._diag_timer = self.create_timer(self.values["diagnostics_period_s"], self._publish_diagnostics)
 
     # ------------------------------------------------------------------ parameters
@@ -294,8 +296,9 @@ class PinetNode(LifecycleNode):
         pipeline = self.pipeline
         if pipeline is None:
             return
+        depth = self._depth_tf.depth_for(stamp_ns)  # None unless use_depth (then people are flagged monocular)
         with self._pipeline_lock:
-            result = pipeline.process(rgb, intrinsics, stamp_ns, header.frame_id)
+            result = pipeline.process(rgb, intrinsics, stamp_ns, header.frame_id, depth=depth)
         if result.lift_failures:
             self.stats.count("lift_failures", result.lift_failures)
             self._warn("lift", f"{result.lift_failures} person(s) found but not placed in 3D (failed lift) "
@@ -304,6 +307,7 @@ class PinetNode(LifecycleNode):
         if not self._active:
             return
         self._poses_pub.publish(poses)
+        self._depth_tf.publish_tf(result)
         if self.values["publish_markers"]:
             self._markers_pub.publish(convert.frame_result_to_markers(result,
                                                                       lifetime_s=self.values["marker_lifetime_s"]))
