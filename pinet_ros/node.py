@@ -56,7 +56,8 @@ def descriptor(spec: P.ParamSpec) -> ParameterDescriptor:
 
 
 class PinetNode(LifecycleNode):
-    """Subscribes `image` + `camera_info`; publishes `~/poses`, `~/markers`, `~/debug_image`, `/diagnostics`."""
+    """Subscribes `image` + `camera_info` (and `depth` + `depth_camera_info` with use_depth); publishes `~/poses`,
+    `~/markers`, `~/debug_image`, `/diagnostics` and the person frames on `/tf` (publish_tf)."""
 
     def __init__(self, node_name: str = "pinet", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
