@@ -268,6 +268,9 @@ class DepthConfig:
             confident) rather than on the ray of the monocular 3D root: with the depth known, the 2D
             observation fixes x and y (on rendered people with the embedded backend: 37 vs 50 mm median
             lateral error at the true depth).
+        contested_support: when a surface behind the chosen one also holds readings and the chosen one holds
+            less than this fraction of the readings' weight, neither is trusted (AMBIGUOUS): the chosen one may
+            be an occluder (0 = off).
     """
 
     min_depth_m: float = 0.2
@@ -286,6 +289,7 @@ class DepthConfig:
     max_shift_rel: float = 0.25
     occluder_margin_px: float = 1.0
     anchor_2d: bool = True
+    contested_support: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 < self.min_depth_m < self.max_depth_m:
@@ -634,6 +638,12 @@ def _choose_surface(resid: np.ndarray, w: np.ndarray, torso: np.ndarray, z0: flo
         return None
     shift = _weighted_median(resid[near], w[near])
     support = float(w[near].sum() / w.sum())
+    if cfg.contested_support > 0 and support < cfg.contested_support:
+        # a surface behind the chosen one also holds readings: if the chosen one were an occluder, the person
+        # would be that one; without a clear majority, neither is trusted (the person stays monocular)
+        peaks = [g for g in range(1, len(grid) - 1) if score[g] >= score[g - 1] and score[g] > score[g + 1]]
+        if any(grid[g] > mode + 3 * h and score[g] >= 0.1 * score[best] for g in peaks):
+            support = 0.0
     return shift, support, int(near.sum())
 
 
