@@ -96,6 +96,13 @@ PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
               "frame's people are tracked by their landmarks (a lost one triggers the detector at once); "
               "1 = every frame", low=1, high=100, startup=True),
     ParamSpec("flip_test", False, "3dmppe: average PoseNet with its mirrored crops (slower)"),
+    ParamSpec("half_precision", False, "3dmppe: detector, RootNet and PoseNet under autocast (float16 on CUDA, "
+              "bfloat16 on the CPU; soft-argmax and root depth stay float32); check accuracy with your weights "
+              "first (pinet-ros bench gpu)", startup=True),
+    ParamSpec("channels_last", False, "3dmppe: channels-last memory format (faster convolutions on CUDA)",
+              startup=True),
+    ParamSpec("pinet_runtime", "torch", "PI-Net runtime: torch, or onnxruntime (CPU; the weights are exported to "
+              "ONNX once, cached under ~/.cache/pinet_ros/onnx)", choices=("torch", "onnxruntime"), startup=True),
     ParamSpec("tracking", True, "stable person ids across frames (false: every id is 0)"),
     ParamSpec("track_max_distance_m", 0.8, "tracking gate: largest root jump between frames, metres (for people "
               "within 4 m; it grows in proportion to depth beyond, as monocular depth error does)",

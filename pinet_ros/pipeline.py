@@ -61,6 +61,9 @@ class PipelineConfig:
     small_people: bool = False
     detect_every: int = 3
     flip_test: bool = False
+    half_precision: bool = False
+    channels_last: bool = False
+    pinet_runtime: str = "torch"
     tracking: bool = True
     track_max_distance_m: float = 0.8
     track_max_age_s: float = 2.0
@@ -143,6 +146,38 @@ def _weight_path(explicit: str, registry_name: str) -> str:
     return str(path)
 
 
+def _onnx_pinet(model: Any, weights_path: str) -> Any:
+    """`model` on onnxruntime: exported once per weight file (cached by the file's sha256 and the torch
+    version under ``$PINET_CACHE`` or ``~/.cache/pinet_ros/onnx``), then opened with one intra-op thread.
+
+    Raises:
+        PipelineError: the export or onnxruntime is not available.
+    """
+    import os
+
+    from pinet_ros import weights
+
+    if model.config.num_joints != MUPOTS17.num_joints:
+        raise PipelineError("pinet_runtime onnxruntime supports 17-joint PI-Net files only")
+    cache = Path(os.environ.get("PINET_CACHE", Path.home() / ".cache" / "pinet_ros")).expanduser() / "onnx"
+    key = f"{weights.sha256_file(weights_path)[:16]}-torch{torch.__version__.split('+')[0]}"
+    path = cache / f"pinet-{key}.onnx"
+    try:
+        from pinet_ros.models.pinet_onnx import PINetOnnxRunner
+
+        if not path.is_file():
+            from pinet_ros.export import export_pinet
+
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            export_pinet(model.cpu().eval(), tmp)
+            tmp.replace(path)  # atomic: a half-written file is never picked up
+        return PINetOnnxRunner(path, threads=1, num_joints=model.config.num_joints)
+    except ImportError as exc:
+        raise PipelineError(f"pinet_runtime onnxruntime needs onnx and onnxruntime ({exc}); "
+                            "pip install onnx onnxruntime, or set pinet_runtime: torch") from None
+
+
 def _make_backend(config: PipelineConfig, device: torch.device) -> Backend:
     if config.backend == "mediapipe":
         from pinet_ros.models.mediapipe_backend import MediapipeBackend, MediapipeConfig
@@ -170,7 +205,7 @@ def _make_backend(config: PipelineConfig, device: torch.device) -> Backend:
         rootnet_weights=_weight_path(config.rootnet_weights, "rootnet_muco"),
         detector_weights=config.detector_weights, detector_variant=config.detector_variant,
         score_threshold=config.score_threshold, max_persons=config.max_persons, flip_test=config.flip_test,
-        device=str(device)))
+        device=str(device), half_precision=config.half_precision, channels_last=config.channels_last))
 
 
 class Pipeline:
@@ -212,9 +247,10 @@ class Pipeline:
 
         path = _weight_path(self.config.pinet_weights, "pinet_synthetic")
         try:
-            self.pinet = load_pinet(path, device=self.device)
+            model = load_pinet(path, device=self.device)
         except WeightLoadError as exc:
             raise PipelineError(str(exc)) from None
+        self.pinet = _onnx_pinet(model, path) if self.config.pinet_runtime == "onnxruntime" else model
         self.pinet_path = path
 
     # ------------------------------------------------------------------ settings that may change live

@@ -215,3 +215,26 @@ def test_mediapipe_backend_rebuilds_its_landmarker_for_a_raised_max_persons():
         assert p.process(rgb, _intr(640, 480), stamp_ns=3).persons == []
     finally:
         p.close()
+
+
+def test_pinet_on_onnxruntime_matches_torch(tmp_path, monkeypatch):
+    from pinet_ros.pipeline import Pipeline, PipelineConfig
+
+    monkeypatch.setenv("PINET_CACHE", str(tmp_path))
+    rgb = _basketball()
+    out = {}
+    for runtime in ("torch", "onnxruntime"):
+        p = Pipeline(PipelineConfig(pinet_runtime=runtime))
+        r = p.process(rgb, _intr(640, 480), stamp_ns=0)
+        out[runtime] = (np.stack([q.joints_initial_m for q in r.persons]), np.stack([q.joints_m for q in r.persons]))
+        p.close()
+    assert len(list((tmp_path / "onnx").glob("pinet-*.onnx"))) == 1  # exported once, cached
+    np.testing.assert_array_equal(out["torch"][0], out["onnxruntime"][0])  # same backend input
+    # two float32 implementations of the same graph: a few hundred roundings of values up to |x| metres
+    # (normalisation, 3 GRU layers, attention, head); 1e3 eps32 |x| bounds that, while PI-Net's own
+    # corrections are tens of millimetres
+    from numerics import F32_EPS
+
+    scale = float(np.abs(out["torch"][1]).max())
+    np.testing.assert_allclose(out["onnxruntime"][1], out["torch"][1], rtol=0, atol=1e3 * F32_EPS * scale)
+    assert np.abs(out["torch"][1] - out["torch"][0]).max() > 1e-3  # PI-Net does move joints
