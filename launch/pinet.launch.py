@@ -3,9 +3,9 @@
 Needs a full ROS 2 install (launch, launch_ros). Without it, run `pinet-ros run` or the `pinet_node`
 executable with `--ros-args` instead (see README.md).
 
-Arguments: image, camera_info (topics), namespace, params_file (default: config/pinet.yaml, keyed `/**` so
-it applies in any namespace), backend and device (override the params file only when given), rviz (true:
-also start rviz2, its topics under the namespace). The decisions are plain functions in
+Arguments: image, camera_info, depth, depth_camera_info (topics), namespace, params_file (default:
+config/pinet.yaml, keyed `/**` so it applies in any namespace), backend, device and use_depth (override the
+params file only when given), rviz (true: also start rviz2, its topics under the namespace). The decisions are plain functions in
 pinet_ros.launch_support, tested without `launch`. The launch ends when the node exits, with its exit code
 in the log.
 """
@@ -33,7 +33,8 @@ def _actions(context, share: str):
     # Everything that can fail is checked before any process starts.
     rviz_exe = require_executable("rviz2", "rviz2", "install ros-$ROS_DISTRO-rviz2 or launch with rviz:=false") \
         if rviz else None
-    parameters = node_parameters(arg("params_file"), {"backend": arg("backend"), "device": arg("device")})
+    parameters = node_parameters(arg("params_file"), {"backend": arg("backend"), "device": arg("device"),
+                                                      "use_depth": arg("use_depth")})
 
     actions = [SetEnvironmentVariable(name, value) for name, value in
                dds_profile_environment(os.environ, os.path.join(share, "config", "fastdds.xml")).items()]
@@ -43,7 +44,8 @@ def _actions(context, share: str):
         name="pinet",
         namespace=namespace,
         parameters=parameters,
-        remappings=[("image", arg("image")), ("camera_info", arg("camera_info"))],
+        remappings=[("image", arg("image")), ("camera_info", arg("camera_info")),
+                    ("depth", arg("depth")), ("depth_camera_info", arg("depth_camera_info"))],
         output="screen",
     )
     stop_with_node = RegisterEventHandler(OnProcessExit(target_action=node, on_exit=lambda event, _: [
@@ -73,5 +75,11 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("device", default_value="",
                               description="cpu, cuda or cuda:N; empty = the params file's value"),
         DeclareLaunchArgument("rviz", default_value="false", description="also start rviz2 with config/pinet.rviz"),
+        DeclareLaunchArgument("use_depth", default_value="",
+                              description="true: correct roots with a registered depth image; empty = the params file"),
+        DeclareLaunchArgument("depth", default_value="/depth/image_raw",
+                              description="sensor_msgs/Image depth topic (16UC1 mm or 32FC1 m), used with use_depth"),
+        DeclareLaunchArgument("depth_camera_info", default_value="/depth/camera_info",
+                              description="CameraInfo of the depth image"),
     ]
     return LaunchDescription(args + [OpaqueFunction(function=_actions, kwargs={"share": share})])

@@ -30,17 +30,39 @@ class LaunchError(RuntimeError):
 
 
 def node_parameters(params_file: str, overrides: Mapping[str, str]) -> list[Any]:
-    """The `parameters=` list of the node: `params_file`, then a dict of the overrides that are not empty.
+    """The `parameters=` list of the node: `params_file`, then a dict of the overrides that are not empty,
+    each converted to its parameter's type (launch arguments are strings; "true" must reach a bool parameter
+    as a bool).
 
     Args:
         params_file: path of the YAML parameter file.
         overrides: launch argument values by parameter name ("" = not set by the user).
     Raises:
-        LaunchError: `params_file` does not exist.
+        LaunchError: `params_file` does not exist, or a value is not valid for its parameter.
     """
+    from pinet_ros import params as P
+
     if not Path(params_file).is_file():
         raise LaunchError(f"params_file {params_file!r} does not exist")
-    chosen = {name: value for name, value in overrides.items() if value != ""}
+    chosen: dict[str, Any] = {}
+    for name, text in overrides.items():
+        if text == "":
+            continue
+        spec = P.SPECS[name]
+        value: Any = text
+        if spec.type is bool:
+            if text.lower() not in ("true", "false"):
+                raise LaunchError(f"{name}:={text!r} must be true or false")
+            value = text.lower() == "true"
+        elif spec.type in (int, float):
+            try:
+                value = spec.type(text)
+            except ValueError:
+                raise LaunchError(f"{name}:={text!r} is not a {spec.type.__name__}") from None
+        reason = spec.validate(value)
+        if reason:
+            raise LaunchError(reason)
+        chosen[name] = value
     return [params_file, chosen] if chosen else [params_file]
 
 

@@ -89,7 +89,7 @@ mkdir -p "$ROOT/log"
   export PATH="$VENV/bin:$PATH"
   # tf2_msgs (for /tf) is not among the PyPI wheels: build ros_deps/tf2_msgs (TFMessage only, from its
   # interface definition) into install/ only when no tf2_msgs is importable, so a real ROS keeps its own.
-  if ! "$VENV/bin/python" -c "import tf2_msgs.msg" > /dev/null 2>&1; then
+  if [ ! -f "$ROOT/install/share/tf2_msgs/package.xml" ] && ! "$VENV/bin/python" -c "import tf2_msgs.msg" > /dev/null 2>&1; then
     log "no tf2_msgs outside this workspace: building ros_deps/tf2_msgs into install/"
     "$VENV/bin/colcon" --log-base "$ROOT/log" build --base-paths "$ROOT/ros_deps/tf2_msgs" --build-base "$ROOT/build" \
         --install-base "$ROOT/install" --merge-install --event-handlers console_direct- \

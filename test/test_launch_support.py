@@ -19,6 +19,17 @@ def test_launch_arguments_override_the_params_file_only_when_given(tmp_path):
         node_parameters(str(tmp_path / "missing.yaml"), {})
 
 
+def test_launch_strings_reach_the_node_with_their_parameter_types(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("/**:\n  ros__parameters: {}\n")
+    assert node_parameters(str(f), {"use_depth": "True", "max_persons": "4"}) == \
+        [str(f), {"use_depth": True, "max_persons": 4}]
+    with pytest.raises(LaunchError, match="true or false"):
+        node_parameters(str(f), {"use_depth": "yes"})
+    with pytest.raises(LaunchError, match="backend must be one of"):
+        node_parameters(str(f), {"backend": "yolo"})
+
+
 @pytest.mark.parametrize("env,expected", [
     ({}, {"FASTRTPS_DEFAULT_PROFILES_FILE": "/pkg/fastdds.xml", "FASTDDS_DEFAULT_PROFILES_FILE": "/pkg/fastdds.xml"}),
     ({"FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"}, {}),

@@ -64,7 +64,7 @@ def test_yaml_lists_every_parameter_with_its_default():
 
 def test_launch_passes_only_declared_parameters_and_declares_what_it_uses():
     passed = _launch_node_parameter_names()
-    assert passed == {"backend", "device"} and passed <= set(P.SPECS)
+    assert passed == {"backend", "device", "use_depth"} and passed <= set(P.SPECS)
     args = _launch_arguments()
     assert {"image", "camera_info", "namespace", "params_file", "backend", "device", "rviz"} <= args
     used = {node.args[0].value for node in ast.walk(_launch_tree())
