@@ -136,13 +136,9 @@ def export_rootnet(model: RootNet, path: str | Path) -> Path:
 
 def onnx_session(path: str | Path, threads: int | None = None):
     """An onnxruntime CPU session for `path` (`threads` intra-op threads; None = onnxruntime's choice)."""
-    import onnxruntime as ort
+    from pinet_ros.models.onnx_session import cpu_session
 
-    opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = int(threads)
-        opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    return cpu_session(path, threads)
 
 
 def _example_inputs(name: str, model: nn.Module, batch: int, seed: int) -> dict[str, np.ndarray]:

@@ -126,16 +126,9 @@ class PoseLandmarks:
     """
 
     def __init__(self, onnx_path: str | Path, threads: int = 0) -> None:
-        import onnxruntime as ort
+        from pinet_ros.models.onnx_session import cpu_session
 
-        opts = ort.SessionOptions()
-        if threads > 0:
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-        # Idle worker threads sleep instead of spinning: on a loaded 2-core machine spinning doubled NanoDet's
-        # CPU time (87 vs 58 ms per frame on 2 threads) and made it slower (224 vs 126 ms wall).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(onnx_path), sess_options=opts, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(onnx_path, threads)
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = ["Identity", "Identity_1", "Identity_4"]
 
