@@ -393,8 +393,9 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
 
     # Frames are unrelated images: no tracking, no smoothing, and a stream backend must detect on every frame.
     extra = {"detect_every": 1} if "detect_every" in {f.name for f in fields(PipelineConfig)} else {}
+    # PI-Net on torch: the "each person alone" method runs the torch model's forward on [i, i] sequences.
     config = PipelineConfig(backend=backend if backend_obj is None else "mediapipe", refine=refine,
-                            pinet_weights=weights, tracking=False, smoothing=False, **extra)
+                            pinet_weights=weights, tracking=False, smoothing=False, pinet_runtime="torch", **extra)
     pipe = Pipeline(config, backend=backend_obj)
     name = getattr(backend_obj, "name", "custom") if backend_obj is not None else backend
     methods = ["backend"] + (["pinet"] + (["alone"] if alone else []) if refine else [])

@@ -63,7 +63,7 @@ class PipelineConfig:
     flip_test: bool = False
     half_precision: bool = False
     channels_last: bool = False
-    pinet_runtime: str = "torch"
+    pinet_runtime: str = "auto"
     tracking: bool = True
     track_max_distance_m: float = 0.8
     track_max_age_s: float = 2.0
@@ -176,6 +176,9 @@ def _onnx_pinet(model: Any, weights_path: str) -> Any:
     except ImportError as exc:
         raise PipelineError(f"pinet_runtime onnxruntime needs onnx and onnxruntime ({exc}); "
                             "pip install onnx onnxruntime, or set pinet_runtime: torch") from None
+    except Exception as exc:  # noqa: BLE001 - an exporter or runtime failure on an unusual checkpoint
+        raise PipelineError(f"PI-Net {weights_path} could not run on onnxruntime ({type(exc).__name__}: {exc}); "
+                            "set pinet_runtime: torch") from None
 
 
 def _make_backend(config: PipelineConfig, device: torch.device) -> Backend:
@@ -250,7 +253,10 @@ class Pipeline:
             model = load_pinet(path, device=self.device)
         except WeightLoadError as exc:
             raise PipelineError(str(exc)) from None
-        self.pinet = _onnx_pinet(model, path) if self.config.pinet_runtime == "onnxruntime" else model
+        runtime = self.config.pinet_runtime
+        if runtime == "auto":
+            runtime = "torch" if self.device.type == "cuda" else "onnxruntime"
+        self.pinet = _onnx_pinet(model, path) if runtime == "onnxruntime" else model
         self.pinet_path = path
 
     # ------------------------------------------------------------------ settings that may change live

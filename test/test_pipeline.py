@@ -225,10 +225,14 @@ def test_pinet_on_onnxruntime_matches_torch(tmp_path, monkeypatch):
     out = {}
     for runtime in ("torch", "onnxruntime"):
         p = Pipeline(PipelineConfig(pinet_runtime=runtime))
+        assert type(p.pinet).__name__ == ("PINet" if runtime == "torch" else "PINetOnnxRunner")
         r = p.process(rgb, _intr(640, 480), stamp_ns=0)
         out[runtime] = (np.stack([q.joints_initial_m for q in r.persons]), np.stack([q.joints_m for q in r.persons]))
         p.close()
     assert len(list((tmp_path / "onnx").glob("pinet-*.onnx"))) == 1  # exported once, cached
+    auto = Pipeline(PipelineConfig())  # auto: onnxruntime on the CPU
+    assert type(auto.pinet).__name__ == "PINetOnnxRunner"
+    auto.close()
     np.testing.assert_array_equal(out["torch"][0], out["onnxruntime"][0])  # same backend input
     # two float32 implementations of the same graph: a few hundred roundings of values up to |x| metres
     # (normalisation, 3 GRU layers, attention, head); 1e3 eps32 |x| bounds that, while PI-Net's own
