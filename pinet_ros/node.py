@@ -74,7 +74,8 @@ class PinetNode(LifecycleNode):
         self._lock = threading.Condition()
         self._pipeline_lock = threading.Lock()  # held by the worker for a frame and by live setting changes
         self._pending: tuple | None = None  # (rgb, intrinsics, stamp_ns, header, t_received)
-        self._pairer = convert.CameraInfoPairer(history=_INFO_HISTORY)
+        self._pairer = convert.CameraInfoPairer(tolerance_ns=_ns(self.values["sync_tolerance_s"]),
+                                                history=_INFO_HISTORY)
         self._waiting: Image | None = None  # newest image received before any valid CameraInfo
         self._active = False
         self._worker: threading.Thread | None = None
@@ -115,6 +116,9 @@ class PinetNode(LifecycleNode):
             self.get_logger().warning(f"parameter change refused: {reason}")
             return SetParametersResult(successful=False, reason=reason)
         self.values.update(changes)
+        if "sync_tolerance_s" in changes:
+            with self._lock:
+                self._pairer.tolerance_ns = _ns(changes["sync_tolerance_s"])
         if "diagnostics_period_s" in changes:
             self._diag_timer.cancel()
             self.destroy_timer(self._diag_timer)
@@ -251,7 +255,6 @@ class PinetNode(LifecycleNode):
     def _pair_and_enqueue(self, msg: Image, stamp_ns: int) -> None:
         try:
             with self._lock:
-                self._pairer.tolerance_ns = int(self.values["sync_tolerance_s"] * 1e9)
                 intrinsics = self._pairer.pair(convert.int_field(msg, "width"), convert.int_field(msg, "height"),
                                                stamp_ns)
             if intrinsics is None:
@@ -342,6 +345,10 @@ class PinetNode(LifecycleNode):
         snap["persons_last_frame"] = int(self._last_persons)
         status.values = [KeyValue(key=k, value=format_value(v)) for k, v in snap.items()]
         self._diag_pub.publish(DiagnosticArray(header=_header_now(self), status=[status]))
+
+
+def _ns(seconds: float) -> int:
+    return int(round(seconds * 1e9))
 
 
 def _header_now(node: LifecycleNode):

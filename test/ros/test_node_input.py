@@ -131,3 +131,15 @@ def test_diagnostics_warn_when_input_was_refused(node):
     node._publish_diagnostics()  # nothing new refused since the last report
     assert sent[-1].status[0].level == DiagnosticStatus.OK
     node.pipeline = None
+
+
+def test_a_live_sync_tolerance_change_reaches_the_pairing(node):
+    from rclpy.parameter import Parameter
+
+    node._on_info(_info(1.0, f=100.0))
+    node._on_info(_info(2.0, f=200.0))
+    node._on_image(_image(1.3))
+    assert node._pending[1].fx == 200.0  # 0.3 s from the nearest: beyond 0.02 s, the latest
+    assert node.set_parameters([Parameter("sync_tolerance_s", value=0.5)])[0].successful
+    node._on_image(_image(1.3))
+    assert node._pending[1].fx == 100.0  # now within tolerance: the nearest stamp
