@@ -25,7 +25,10 @@ person mostly outside the image or hidden), which is neither rewarded nor penali
 
 Measures (per method, over ground-truth persons; pooled over all persons of the set):
 
-* detection recall (% of valid persons matched), false positives per frame;
+* detection recall (% of valid persons matched), box recall (% of valid persons whose box a detection box
+  overlaps by IoU >= 0.5, one-to-one), false positives per frame; also for the clearly visible persons
+  (`clearly_visible`: at least 60 px tall, at most half of the joints outside the image, at most half of
+  the silhouette hidden by others);
 * 3DPCK@150 mm, MuPoTS protocol (root-relative, bone rescaling, joints 0-13): "all" counts an unmatched
   person as all joints missed, "matched" drops it;
 * MPJPE and PA-MPJPE (pelvis-aligned, 17 joints; PA: rotation + translation), matched persons;
@@ -60,6 +63,15 @@ METHOD_LABELS = {"backend": "Backend alone", "pinet": "Backend + PI-Net (context
                  "alone": "Backend + PI-Net (each alone)"}
 DISTANCE_BANDS_M = ((0.0, 3.0), (3.0, 5.0), (5.0, 8.0), (8.0, 100.0))
 OCCLUSION_BANDS = ((0.0, 0.1), (0.1, 0.4), (0.4, 0.7), (0.7, 1.01))
+# "Clearly visible" person (the detection target's subset): at least this tall in the image (px, box of the
+# silhouette clipped to the image), at most this fraction of the 17 joints outside the image, and at most
+# this fraction of the in-image silhouette hidden by other people.
+CLEAR_MIN_HEIGHT_PX = 60.0
+CLEAR_MAX_TRUNCATION = 0.5
+CLEAR_MAX_OCCLUSION = 0.5
+# Box-level detection criterion: a detection box (clipped to the image) overlapping the person's box by at
+# least this IoU, one-to-one (the PASCAL VOC / COCO AP50 rule).
+BOX_MATCH_IOU = 0.5
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -137,6 +149,8 @@ class PersonRecord:
     distance_m: float
     occlusion: float | None
     matched: bool
+    clearly_visible: bool | None = None  # None: the annotation lacks the rendered extras
+    box_found: bool | None = None  # a detection box matched this person's box (BOX_MATCH_IOU); None: no boxes
     errors: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (17,) MuPoTS errors (mm)
     mpjpe: dict[str, float] = field(default_factory=dict)
     pa_mpjpe: dict[str, float] = field(default_factory=dict)
@@ -172,13 +186,52 @@ def match_best(pred_2d: np.ndarray, gt_2d: np.ndarray) -> np.ndarray:
     return out
 
 
+def clearly_visible(extra: dict[str, Any]) -> bool | None:
+    """Whether a rendered person is clearly visible (`CLEAR_MIN_HEIGHT_PX`, `CLEAR_MAX_TRUNCATION`,
+    `CLEAR_MAX_OCCLUSION`), or None when the annotation has no ``bbox`` / ``truncation`` / ``occlusion``."""
+    try:
+        height = float(extra["bbox"][3])
+        truncation = float(extra["truncation"])
+        occlusion = float(extra["occlusion"])
+    except (KeyError, TypeError, IndexError, ValueError):
+        return None
+    return bool(height >= CLEAR_MIN_HEIGHT_PX and truncation <= CLEAR_MAX_TRUNCATION
+                and occlusion <= CLEAR_MAX_OCCLUSION)
+
+
+def match_boxes(pred_xywh: np.ndarray, gt_xywh: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(G,) detection index per ground-truth box (-1: none): one-to-one by IoU (maximum total IoU), pairs
+    below `BOX_MATCH_IOU` dropped. Detection boxes are clipped to the image first (a backend may report the
+    box of a whole person whose legs leave the image; the ground-truth box is the silhouette in the image)."""
+    from scipy.optimize import linear_sum_assignment
+
+    from pinet_ros.core.tracking import box_iou
+
+    out = np.full(len(gt_xywh), -1)
+    if len(gt_xywh) == 0 or len(pred_xywh) == 0:
+        return out
+    p = np.asarray(pred_xywh, float).reshape(-1, 4)
+    x1, y1 = np.clip(p[:, 0], 0, width), np.clip(p[:, 1], 0, height)
+    x2, y2 = np.clip(p[:, 0] + p[:, 2], 0, width), np.clip(p[:, 1] + p[:, 3], 0, height)
+    clipped = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
+    iou = box_iou(np.asarray(gt_xywh, float).reshape(-1, 4), clipped)
+    rows, cols = linear_sum_assignment(-iou)
+    for r, c in zip(rows, cols):
+        if iou[r, c] >= BOX_MATCH_IOU:
+            out[r] = c
+    return out
+
+
 def score_frame(frame_index: int, group: ImageGroup, extras: Sequence[dict], preds: dict[str, np.ndarray],
-                pred_2d: np.ndarray, matching: str = "best") -> tuple[list[PersonRecord], int, np.ndarray]:
+                pred_2d: np.ndarray, matching: str = "best", pred_boxes: np.ndarray | None = None
+                ) -> tuple[list[PersonRecord], int, np.ndarray]:
     """Match the detections of one frame and score every method.
 
     Args:
         preds: method -> (P, 17, 3) mm, the same P detections in the same order for every method.
         pred_2d: (P, 17, 2) px, the detections' 2D joints (used for matching).
+        pred_boxes: (P, 4) x, y, w, h px, the detections' boxes, for the box-level criterion (`match_boxes`
+            against every ground-truth person's box, valid or not); None skips it.
     Returns:
         the records of the valid persons, the number of false positives, and the match (for each valid
         person in index order, the detection index or -1).
@@ -197,12 +250,18 @@ def score_frame(frame_index: int, group: ImageGroup, extras: Sequence[dict], pre
         m2 = matcher(pred_2d[rest], group.gt_img[invalid])
         taken[rest[m2[m2 >= 0]]] = True
     false_pos = int((~taken).sum())
+    box_match = None
+    if pred_boxes is not None:
+        box_match = match_boxes(pred_boxes, group.boxes, group.width, group.height)
     records = []
     for k, g in enumerate(valid):
         gt = np.asarray(group.gt_cam[g], float)
-        occ = extras[g].get("occlusion") if g < len(extras) else None
+        extra = extras[g] if g < len(extras) else {}
+        occ = extra.get("occlusion")
         rec = PersonRecord(frame_index, len(valid), float(gt[ROOT, 2]) / 1000.0,
-                           None if occ is None else float(occ), bool(match[k] >= 0))
+                           None if occ is None else float(occ), bool(match[k] >= 0),
+                           clearly_visible=clearly_visible(extra),
+                           box_found=None if box_match is None else bool(box_match[g] >= 0))
         if rec.matched:
             for method, pose in preds.items():
                 pr = np.asarray(pose[match[k]], float)
@@ -267,7 +326,16 @@ def _groupings(records: Sequence[PersonRecord]) -> dict[str, dict[str, list[Pers
     na = [r for r in records if r.occlusion is None]
     if na:
         by["occlusion"]["n/a"] = na
+    if any(r.clearly_visible is not None for r in records):
+        by["visibility"] = {"clearly visible": [r for r in records if r.clearly_visible],
+                            "not clearly visible": [r for r in records if r.clearly_visible is False]}
     return by
+
+
+def box_recall(records: Sequence[PersonRecord]) -> float:
+    """% of `records` whose box a detection box matched (`match_boxes`); NaN when none was box-scored."""
+    scored = [r.box_found for r in records if r.box_found is not None]
+    return 100.0 * sum(scored) / len(scored) if scored else float("nan")
 
 
 def build_tables(records: Sequence[PersonRecord], false_pos: Sequence[int], frame_people: Sequence[int],
@@ -280,7 +348,7 @@ def build_tables(records: Sequence[PersonRecord], false_pos: Sequence[int], fram
     for n, f in zip(frame_people, false_pos):
         fp_people.setdefault(n, []).append(f)
     det_rows = [["All", str(frames), str(len(records)), summarise(records, methods[0])["recall"],
-                 float(fp.mean()) if frames else float("nan")]]
+                 box_recall(records), float(fp.mean()) if frames else float("nan")]]
     for axis, groups in by.items():
         for name, recs in groups.items():
             fpf = float("nan")
@@ -288,12 +356,16 @@ def build_tables(records: Sequence[PersonRecord], false_pos: Sequence[int], fram
                 n = int(name.split()[0])
                 fpf = float(np.mean(fp_people.get(n, [np.nan])))
             det_rows.append([f"{axis}: {name}", str(len({r.frame for r in recs})), str(len(recs)),
-                             summarise(recs, methods[0])["recall"], fpf])
+                             summarise(recs, methods[0])["recall"], box_recall(recs), fpf])
     tables = [Table("detection", f"Detection ({label})", ["Subset", "Frames", "GT persons", "Recall (%)",
-                                                          "False positives / frame"], det_rows,
+                                                          "Box recall (%)", "False positives / frame"], det_rows,
                     note="Recall: valid ground-truth persons matched by a detection (MuPoTS 2D rule: joints 1-13 "
-                         "within 40 px). False positives: detections matching no ground-truth person; per "
-                         "number of people only (a false positive belongs to a frame, not to a person).")]
+                         f"within 40 px). Box recall: persons whose box a detection box overlaps by IoU >= "
+                         f"{BOX_MATCH_IOU:g} (one-to-one). Clearly visible: at least {CLEAR_MIN_HEIGHT_PX:g} px "
+                         f"tall, at most {100 * CLEAR_MAX_TRUNCATION:.0f} % of the joints outside the image and "
+                         f"at most {100 * CLEAR_MAX_OCCLUSION:.0f} % of the silhouette hidden by others. False "
+                         "positives: detections matching no ground-truth person; per number of people only (a "
+                         "false positive belongs to a frame, not to a person).")]
     summary = {m: summarise(records, m) for m in methods}
     tables.append(Table("accuracy", f"Accuracy ({label})", ["Method"] + ACC_HEADER,
                         [[METHOD_LABELS[m]] + _acc_row(summary[m]) for m in methods],
@@ -301,8 +373,15 @@ def build_tables(records: Sequence[PersonRecord], false_pos: Sequence[int], fram
                              "root-relative with bone rescaling): 'all' counts unmatched persons as misses. MPJPE / "
                              "PA-MPJPE pelvis-aligned over 17 joints, root error, absolute 3DPCK: matched persons."))
     numbers: dict[str, Any] = {"overall": summary}
+    clear = [r for r in records if r.clearly_visible]
+    numbers["detection"] = {"recall": summary[methods[0]]["recall"], "box_recall": box_recall(records),
+                            "clearly_visible_persons": len(clear),
+                            "clearly_visible_recall": summarise(clear, methods[0])["recall"],
+                            "clearly_visible_box_recall": box_recall(clear),
+                            "false_positives_per_frame": float(fp.mean()) if frames else float("nan")}
     titles = {"people": "number of people in the frame", "distance": "root distance", "occlusion":
-              "occlusion by other people (fraction of the silhouette hidden)"}
+              "occlusion by other people (fraction of the silhouette hidden)",
+              "visibility": "visibility (clearly visible: see the detection table)"}
     for axis, groups in by.items():
         rows = []
         numbers[axis] = {}
@@ -428,7 +507,8 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
                     preds["alone"] = _refine_alone(pipe.pinet, init) if n else init
                     stage.setdefault("refine_alone", []).append((time.perf_counter() - t) * 1e3)
             pred_2d = np.stack([p.joints_2d for p in res.persons]) if n else np.zeros((0, 17, 2))
-            recs, fp, match = score_frame(k, g, fr.extras, preds, pred_2d, matching)
+            boxes = np.stack([p.bbox_xywh for p in res.persons]) if n else np.zeros((0, 4))
+            recs, fp, match = score_frame(k, g, fr.extras, preds, pred_2d, matching, pred_boxes=boxes)
             if pairs is not None:
                 valid = np.flatnonzero(np.asarray(g.valid, bool))
                 hit = match >= 0

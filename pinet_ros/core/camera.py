@@ -104,3 +104,29 @@ class Intrinsics:
         x = (uv[..., 0] - self.cx) / self.fx * z
         y = (uv[..., 1] - self.cy) / self.fy * z
         return np.stack([x, y, z], axis=-1)
+
+
+def view_rotation(direction: np.ndarray) -> np.ndarray:
+    """The smallest rotation that turns the optical axis (0, 0, 1) onto `direction`.
+
+    A pose model that sees a crop around a person off the image centre describes the person as if the camera
+    looked straight at them, i.e. in a frame whose z axis is the ray through the person. Multiplying such
+    crop-frame points by this matrix expresses them in camera axes.
+
+    Args:
+        direction: (3,) any non-zero vector with z > 0 (e.g. the person's translation), camera frame.
+    Returns:
+        (3, 3) float64 rotation matrix R with R @ (0, 0, 1) = direction / |direction|.
+    Raises:
+        ValueError: the direction is not finite, is zero, or does not point in front of the camera.
+    """
+    d = np.asarray(direction, dtype=np.float64).reshape(3)
+    norm = float(np.linalg.norm(d))
+    if not np.all(np.isfinite(d)) or norm == 0.0 or d[2] <= 0.0:
+        raise ValueError(f"view direction must be finite and in front of the camera, got {d.tolist()}")
+    d = d / norm
+    # Rodrigues for the axis z x d; with c = cos(angle) = d_z > 0 the formula (I + K + K^2 / (1 + c)) is
+    # exact and stable (no division by sin).
+    kx, ky, c = -d[1], d[0], d[2]
+    k = np.array([[0.0, 0.0, ky], [0.0, 0.0, -kx], [-ky, kx, 0.0]])
+    return np.eye(3) + k + (k @ k) / (1.0 + c)

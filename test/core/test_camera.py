@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from pinet_ros.core.camera import Intrinsics
+from pinet_ros.core.camera import Intrinsics, view_rotation
 
 K = Intrinsics(fx=1500.0, fy=1480.0, cx=960.0, cy=540.0)
 
@@ -51,3 +51,24 @@ def test_core_camera_and_boxes_import_neither_torch_nor_rclpy():
             "print(','.join(m for m in ('torch', 'rclpy') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("direction", [(0.0, 0.0, 2.0), (0.3, -0.2, 1.0), (-1.5, 0.9, 0.4), (1e-9, 0.0, 1.0)])
+def test_view_rotation_turns_the_optical_axis_onto_the_ray(direction: tuple[float, float, float]) -> None:
+    d = np.asarray(direction)
+    r = view_rotation(d)
+    # float64, entries <= 1 in magnitude: products carry a few ulps of 1
+    tol = 16 * np.finfo(np.float64).eps
+    np.testing.assert_allclose(r @ [0.0, 0.0, 1.0], d / np.linalg.norm(d), atol=tol)
+    np.testing.assert_allclose(r @ r.T, np.eye(3), atol=tol)
+    assert abs(np.linalg.det(r) - 1.0) < tol
+    # the smallest such rotation leaves the axis z x d alone (no roll about the ray)
+    axis = np.cross([0.0, 0.0, 1.0], d)
+    if np.linalg.norm(axis) > 0:
+        np.testing.assert_allclose(r @ axis, axis, atol=tol * np.linalg.norm(axis))
+
+
+@pytest.mark.parametrize("direction", [(0.0, 0.0, 0.0), (0.0, 0.0, -1.0), (1.0, 0.0, 0.0), (np.nan, 0.0, 1.0)])
+def test_view_rotation_refuses_rays_not_in_front(direction: tuple[float, float, float]) -> None:
+    with pytest.raises(ValueError, match="in front of the camera"):
+        view_rotation(np.asarray(direction))

@@ -163,6 +163,9 @@ def test_perfect_prediction_scores_100_percent_and_0_mm(rendered, tmp_path):
     # millimetres go through metres and back in the pipeline: float64 round-off only
     assert s["mpjpe"] < 1e-6 and s["pa_mpjpe"] < 1e-4 and s["root_median_mm"] < 1e-6
     assert record["false_positives_per_frame"] == 0.0
+    det = record["numbers"]["detection"]
+    assert det["box_recall"] == 100.0  # the ground-truth boxes themselves: IoU 1
+    assert det["clearly_visible_persons"] == 0 or det["clearly_visible_recall"] == 100.0
     assert (res / "root_error_vs_distance.png").stat().st_size > 0
     for name in ("detection", "accuracy", "by_people", "by_distance", "by_occlusion"):
         assert (res / f"{name}.md").is_file() and (res / f"{name}.csv").is_file()
@@ -195,3 +198,35 @@ def test_best_matching_fixes_the_greedy_rule_on_overlapping_people():
     assert match_persons(pred, gt).tolist() == [0, -1]
     assert match_best(pred, gt).tolist() == [-1, 0]
     assert match_best(np.zeros((0, 17, 2)), gt).tolist() == [-1, -1]
+
+
+def test_box_matching_is_one_to_one_clips_to_the_image_and_needs_half_overlap():
+    from pinet_ros.evaluate_images import BOX_MATCH_IOU, match_boxes
+
+    gt = np.array([[100.0, 100.0, 50.0, 150.0], [140.0, 100.0, 50.0, 150.0], [600.0, 300.0, 40.0, 180.0]])
+    pred = np.array([
+        [142.0, 102.0, 50.0, 150.0],  # person 1 (IoU ~0.95 with it, ~0.13 with person 0)
+        [600.0, 300.0, 40.0, 400.0],  # person 2 with legs below the 640x480 image: IoU 1 once clipped
+        [101.0, 100.0, 50.0, 150.0],  # person 0
+    ])
+    assert match_boxes(pred, gt, 640, 480).tolist() == [2, 0, 1]
+    # unclipped, the same box would overlap person 2 by 180 / 400 < 0.5
+    assert 180.0 / 400.0 < BOX_MATCH_IOU
+    # one detection for two people: only one of them is found
+    assert sorted(match_boxes(pred[:1], gt[:2], 640, 480).tolist()) == [-1, 0]
+    # a box shifted by half its width overlaps 1/3: not found
+    assert match_boxes(np.array([[125.0, 100.0, 50.0, 150.0]]), gt[:1], 640, 480).tolist() == [-1]
+    assert match_boxes(np.zeros((0, 4)), gt, 640, 480).tolist() == [-1, -1, -1]
+
+
+@pytest.mark.parametrize("extra, want", [
+    ({"bbox": [0, 0, 30, 60], "truncation": 0.5, "occlusion": 0.5}, True),  # every limit is inclusive
+    ({"bbox": [0, 0, 30, 59.9], "truncation": 0.0, "occlusion": 0.0}, False),  # too small
+    ({"bbox": [0, 0, 30, 200], "truncation": 0.53, "occlusion": 0.0}, False),  # 9 of 17 joints outside
+    ({"bbox": [0, 0, 30, 200], "truncation": 0.0, "occlusion": 0.51}, False),  # mostly hidden by others
+    ({"bbox": [0, 0, 30, 200]}, None),  # real MuPoTS: no rendered extras
+])
+def test_clearly_visible_follows_the_documented_limits(extra, want):
+    from pinet_ros.evaluate_images import clearly_visible
+
+    assert clearly_visible(extra) is want

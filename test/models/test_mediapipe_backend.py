@@ -13,16 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pinet_ros.core.camera import Intrinsics
+from pinet_ros.core.camera import Intrinsics, view_rotation
 from pinet_ros.core.result import PersonEstimate
 from pinet_ros.core.skeleton import MUPOTS17
 from pinet_ros.models.mediapipe_backend import (
     BLAZEPOSE_TO_MUPOTS17,
+    VIEW_CORRECTION_TOLERANCE,
     MediapipeBackend,
     MediapipeConfig,
     body_chain_length,
     box_from_points,
     ensure_task_bundle,
+    lift_landmarks,
     map_landmarks_to_mupots17,
     merge_duplicates,
     solve_translation,
@@ -129,6 +131,31 @@ def test_solve_translation_focal_length_identity() -> None:
     assert_close(got, solve_translation(pts * [1.0, 1.0, 0.5], uv, k, w) * [1.0, 1.0, 2.0], rtol=1e-9,
                  label="focal-length identity")
     assert abs(got[2] / solve_translation(pts, uv, k, w)[2] - 2.0) > 1e-3  # the depth extent matters
+
+
+@pytest.mark.parametrize("t_true", [(0.0, 0.0, 3.0), (2.2, -0.6, 3.0), (-3.0, 1.0, 6.0)])
+def test_lift_landmarks_turns_crop_frame_landmarks_into_camera_axes(t_true: tuple[float, float, float]) -> None:
+    """Landmarks given in the frame of the ray through the person (as the landmark model reports a crop off
+    the image centre) come back in camera axes with the exact translation; without the correction a person
+    35 deg off axis keeps the ray's turn."""
+    rng = np.random.default_rng(5)
+    k = Intrinsics(fx=500.0, fy=500.0, cx=320.0, cy=240.0)
+    body = _synthetic_body(rng, 33)
+    body -= body[[23, 24]].mean(axis=0)  # hip-centred, as BlazePose's world landmarks
+    t = np.array(t_true)
+    crop_frame = body @ view_rotation(t)  # rows R^T p: the body as seen looking straight along the ray
+    uv = k.project(body + t)
+    conf = np.ones(33)
+    got_mm, _, _ = lift_landmarks(uv, crop_frame, conf, k)
+    want_mm, _ = map_landmarks_to_mupots17(body + t)
+    # the fixed point stops once t moves by < VIEW_CORRECTION_TOLERANCE |t|; the error left is about one
+    # step (the iteration contracts >10x per step): bound it by 10x the tolerance, |t| < 7 m -> < 0.07 mm
+    bound_mm = 10 * VIEW_CORRECTION_TOLERANCE * np.linalg.norm(t) * 1000.0 + 1e-6
+    assert np.abs(got_mm - want_mm * 1000.0).max() < bound_mm
+    plain_mm, _, _ = lift_landmarks(uv, crop_frame, conf, k, view_correction=False)
+    off_axis_deg = np.degrees(np.arccos(t[2] / np.linalg.norm(t)))
+    if off_axis_deg > 10:
+        assert np.abs(plain_mm - want_mm * 1000.0).max() > 20.0
 
 
 def test_solve_translation_weights_ignore_outliers() -> None:
@@ -334,8 +361,11 @@ def test_depth_scales_with_focal_length(backend: MediapipeBackend, basketball, m
     exactly, since the body's own depth extent does not scale). Exactly, the translation is the one of the
     original focal length for the body with its depths halved, with tz doubled (see
     test_solve_translation_focal_length_identity); checked on the landmarks the backend really solved with
-    (the real solve, observed by a wrapper)."""
+    (the real solve, observed by a wrapper). The view correction is switched off here (its rotation follows
+    the translation, which the focal length changes; it has its own test above)."""
     import pinet_ros.models.mediapipe_backend as mb
+
+    monkeypatch.setattr(mb, "view_rotation", lambda direction: np.eye(3))
 
     rgb, k = basketball
     k2 = Intrinsics(2 * k.fx, 2 * k.fy, k.cx, k.cy)
@@ -353,7 +383,11 @@ def test_depth_scales_with_focal_length(backend: MediapipeBackend, basketball, m
     assert len(z1) == len(z2) > 0
     assert np.all(np.sort(z2) / np.sort(z1) > 1.5)  # a fixed or focal-independent depth gives a ratio of 1
     expected = []
+    seen: list[np.ndarray] = []
     for points, uv, weights, t1 in solved[:n_solved]:  # every solve of the first frame: a person, unless merged
+        if any(np.array_equal(t1, t) for t in seen):  # the (identity) view correction's re-solve: same inputs
+            continue
+        seen.append(t1)
         root_z = map_landmarks_to_mupots17(points)[0][MUPOTS17.root, 2]  # the root's own depth offset (m)
         if np.any(np.abs(z1 - 1000.0 * (root_z + t1[2])) <= 1e-9 * z1):  # this solve made a reported person
             t_half = solve_translation(points * [1.0, 1.0, 0.5], uv, k, weights)
