@@ -260,9 +260,10 @@ def _train(args: argparse.Namespace) -> int:
     from pinet_ros.models.pinet import PINetConfig
 
     architecture = PINetConfig(num_layers=args.layers, bidirectional=not args.unidirectional,
-                               attention=not args.no_attention, cell=args.cell)
+                               attention=not args.no_attention, cell=args.cell, residual=args.residual,
+                               norm=args.norm)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
-                         seed=args.seed, device=args.device, order=args.order, pinet=architecture)
+                         seed=args.seed, device=args.device, order=args.order, pinet=architecture, loss=args.loss)
     groups_val = load_eval_groups(args.val) if args.val else None
     record = train(_train_groups(args.train), config, args.out, groups_val=groups_val, resume=args.resume,
                    progress=not args.quiet, data_description=f"train={args.train} val={args.val}")
@@ -287,6 +288,14 @@ def register_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", type=int, choices=(2, 3, 4), default=3, help="recurrent layers (Table 6 ablation)")
     p.add_argument("--cell", choices=("gru", "lstm"), default="gru", help="recurrent cell (Table 5 ablation)")
     p.add_argument("--unidirectional", action="store_true", help="one-directional encoder (Table 5 ablation)")
+    p.add_argument("--loss", choices=("normalised", "mm"), default="normalised",
+                   help="normalised: the paper's L1 in the sequence's normalised units; mm: per-person pelvis-aligned "
+                        "L1 + pelvis L1 in millimetres (pinet_ros option)")
+    p.add_argument("--norm", choices=("sequence", "target"), default="sequence",
+                   help="input standardisation: over the whole sequence (paper) or the target person's own "
+                        "statistics (pinet_ros option; needs --loss mm)")
+    p.add_argument("--residual", action="store_true",
+                   help="learn a correction of the input pose, starting from the identity (pinet_ros extension)")
     p.add_argument("--no-attention", action="store_true", help="no self-attention (Table 5 ablation)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
@@ -301,11 +310,14 @@ def _evaluate_images(args: argparse.Namespace) -> int:
     from pinet_ros.pipeline import PipelineError
 
     oracle = GroundTruthBackend() if args.backend == "ground_truth" else None
-    pinet_weights = "" if args.weights == "pinet_synthetic" else args.weights
+    from pinet_ros.weights import DEFAULT_PINET
+
+    pinet_weights = "" if args.weights == DEFAULT_PINET else args.weights
     try:
         record = run_images(args.data, args.out, image_root=args.images, backend=args.backend, weights=pinet_weights,
                             alone=not args.no_alone, refine=not args.no_pinet, max_frames=args.max_frames,
-                            progress=True, backend_obj=oracle, pairs_out=args.pairs_out, matching=args.matching)
+                            progress=True, backend_obj=oracle, pairs_out=args.pairs_out, matching=args.matching,
+                            score_threshold=args.score_threshold)
     except (FileNotFoundError, AnnotationError, PipelineError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -357,9 +369,11 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     """``pinet-ros evaluate DATA``: initial estimates vs PI-Net as the paper's Tables 1-3 (4-6 with --ablation)."""
     p = subparsers.add_parser("evaluate", help="initial estimates vs PI-Net: the paper's tables (Markdown + CSV)")
     p.add_argument("data", help="MuPoTS-style .json with keypoints_cam_posenet, or a .npz from `pinet-ros synth`")
-    p.add_argument("--weights", default="pinet_synthetic",
+    from pinet_ros.weights import DEFAULT_PINET
+
+    p.add_argument("--weights", default=DEFAULT_PINET,
                    help="PI-Net weights (.safetensors or the authors' .pth.tar) or a registry name "
-                        "(default: pinet_synthetic, shipped with the package)")
+                        f"(default: {DEFAULT_PINET}, shipped with the package)")
     p.add_argument("--out", default="eval_out", help="output folder for the tables (default: eval_out)")
     p.add_argument("--order", default="root3d", help="context order: root3d, bbox2d, reverse, random")
     p.add_argument("--no-alone", action="store_true", help="skip the 'each person alone' run")
@@ -374,13 +388,15 @@ def register_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--images", default=None, metavar="DIR",
                    help="run the whole pipeline (detection included) on the images under DIR and score it against "
                         "DATA's keypoints_cam; implied when DATA is a folder (a `pinet-ros render` output)")
-    p.add_argument("--backend", default="mediapipe",
-                   help="pipeline backend for image evaluation (see pinet_ros.params.BACKENDS), or ground_truth "
+    p.add_argument("--backend", default="topdown",
+                   help="pipeline backend for image evaluation (default topdown, the embedded default; see pinet_ros.params.BACKENDS), or ground_truth "
                         "(the annotations themselves: the evaluation's own check)")
     p.add_argument("--max-frames", type=int, default=None, help="image evaluation: the first N frames only")
     p.add_argument("--matching", choices=("best", "mupots"), default="best",
                    help="image evaluation: detection-to-person assignment maximising agreeing joints (best), or the "
                         "official greedy MuPoTS rule in annotation order (mupots)")
+    p.add_argument("--score-threshold", type=float, default=None,
+                   help="image evaluation: the pipeline's score_threshold (default: the parameter's default)")
     p.add_argument("--pairs-out", default=None, metavar="NPZ",
                    help="image evaluation: also save each matched (ground truth, backend estimate) pair as PI-Net "
                         "training data (.npz for `pinet-ros train --train`)")
@@ -545,7 +561,7 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="ONNX files of PI-Net, PoseNet and RootNet (onnxruntime, TensorRT)")
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder for <name>.onnx")
     p.add_argument("--which", default="pinet,posenet,rootnet", help="comma-separated subset (default: all three)")
-    p.add_argument("--pinet-weights", default=None, help="PI-Net file (default: the packaged pinet_synthetic)")
+    p.add_argument("--pinet-weights", default=None, help="PI-Net file (default: the packaged weights.DEFAULT_PINET)")
     p.add_argument("--posenet-weights", default=None, help="PoseNet file (default: the registry's posenet_muco)")
     p.add_argument("--rootnet-weights", default=None, help="RootNet file (default: the registry's rootnet_muco)")
     p.add_argument("--random-weights", action="store_true",

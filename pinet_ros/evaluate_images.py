@@ -45,7 +45,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -446,9 +446,10 @@ def _plot_cv2(matched: Sequence[PersonRecord], methods: Sequence[str], path: Pat
 
 
 # ---------------------------------------------------------------------------------------------- runner
-def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "mediapipe",
+def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "topdown",
              backend_obj: Any | None = None, weights: str = "", alone: bool = True, refine: bool = True,
-             progress: bool = True, pairs: list[ImageGroup] | None = None, matching: str = "best") -> dict[str, Any]:
+             progress: bool = True, pairs: list[ImageGroup] | None = None, matching: str = "best",
+             score_threshold: float | None = None) -> dict[str, Any]:
     """Run the pipeline on every frame and score it.
 
     Args:
@@ -462,6 +463,7 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
         pairs: when a list, it receives one ImageGroup per frame with the matched valid persons: their ground
             truth and, as ``initial_cam``, the backend's estimate (PI-Net training data on the backend's
             real errors; save with `pinet_ros.data.synthetic.save_groups`).
+        score_threshold: the pipeline's ``score_threshold`` (None = the parameter's default).
     Returns:
         {"records", "false_pos", "frame_people", "methods", "seconds", "frames_per_s", "timings_ms", "backend"}
     """
@@ -471,10 +473,11 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
     from pinet_ros.pipeline import Pipeline, PipelineConfig
 
     # Frames are unrelated images: no tracking, no smoothing, and a stream backend must detect on every frame.
-    extra = {"detect_every": 1} if "detect_every" in {f.name for f in fields(PipelineConfig)} else {}
     # PI-Net on torch: the "each person alone" method runs the torch model's forward on [i, i] sequences.
+    extra = {} if score_threshold is None else {"score_threshold": float(score_threshold)}
     config = PipelineConfig(backend=backend if backend_obj is None else "mediapipe", refine=refine,
-                            pinet_weights=weights, tracking=False, smoothing=False, pinet_runtime="torch", **extra)
+                            pinet_weights=weights, tracking=False, smoothing=False, pinet_runtime="torch",
+                            detect_every=1, **extra)
     pipe = Pipeline(config, backend=backend_obj)
     name = getattr(backend_obj, "name", "custom") if backend_obj is not None else backend
     methods = ["backend"] + (["pinet"] + (["alone"] if alone else []) if refine else [])
@@ -530,10 +533,10 @@ def evaluate(frames: Sequence[Frame], image_root: str | Path, backend: str = "me
             "timings_ms": {k: float(np.median(v)) for k, v in stage.items()}, "backend": name}
 
 
-def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = None, backend: str = "mediapipe",
+def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = None, backend: str = "topdown",
         weights: str = "", alone: bool = True, refine: bool = True, max_frames: int | None = None,
         progress: bool = True, backend_obj: Any | None = None, pairs_out: str | Path | None = None,
-        matching: str = "best") -> dict[str, Any]:
+        matching: str = "best", score_threshold: float | None = None) -> dict[str, Any]:
     """Evaluate `backend` (+ PI-Net) on the images of `data` and write the tables, results.json and the plot.
 
     Args:
@@ -553,7 +556,7 @@ def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = N
     pairs: list[ImageGroup] | None = [] if pairs_out is not None else None
     result = evaluate(frames, image_root if image_root is not None else ann.parent, backend=backend,
                       backend_obj=backend_obj, weights=weights, alone=alone, refine=refine, progress=progress,
-                      pairs=pairs, matching=matching)
+                      pairs=pairs, matching=matching, score_threshold=score_threshold)
     if pairs_out is not None:
         from pinet_ros.data.synthetic import save_groups
 
@@ -568,7 +571,9 @@ def run(data: str | Path, out_dir: str | Path, image_root: str | Path | None = N
     write_tables(tables, out)
     plot = plot_root_error(result["records"], result["methods"], out / "root_error_vs_distance.png",
                            f"Absolute root error vs distance ({label})")
-    record = {"data": str(ann), "backend": result["backend"], "weights": weights or "pinet_synthetic (default)",
+    from pinet_ros.weights import DEFAULT_PINET
+
+    record = {"data": str(ann), "backend": result["backend"], "weights": weights or f"{DEFAULT_PINET} (default)",
               "frames": len(frames), "persons": len(result["records"]), "matching": matching,
               "false_positives_per_frame": float(np.mean(result["false_pos"])) if frames else float("nan"),
               "seconds": result["seconds"], "frames_per_s": result["frames_per_s"],

@@ -202,7 +202,7 @@ def _load(name: str, weights: str | None, random_weights: bool) -> nn.Module:
     if random_weights:
         torch.manual_seed(0)
         return {"pinet": lambda: PINet(PINetConfig()), "posenet": PoseNet, "rootnet": RootNet}[name]().eval()
-    reg = {"pinet": "pinet_synthetic", "posenet": "posenet_muco", "rootnet": "rootnet_muco"}[name]
+    reg = {"pinet": registry.DEFAULT_PINET, "posenet": "posenet_muco", "rootnet": "rootnet_muco"}[name]
     path = Path(weights).expanduser() if weights else registry.find_weight(reg)
     loader = {"pinet": load_pinet, "posenet": load_posenet, "rootnet": load_rootnet}[name]
     return loader(path)
@@ -215,7 +215,7 @@ def export_models(out_dir: str | Path, which: Iterable[str] = NETWORKS, weights:
     Args:
         which: subset of `NETWORKS`.
         weights: {name: weight file}; a missing name uses the registry (`pinet-ros weights list`): PI-Net the
-            packaged pinet_synthetic, PoseNet/RootNet the authors' MuCo files.
+            packaged default (weights.DEFAULT_PINET), PoseNet/RootNet the authors' MuCo files.
         random_weights: export the architectures with random weights instead (same graph and compute).
         check: also run `parity_check` (batch 1 and 2).
     Returns:

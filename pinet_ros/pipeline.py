@@ -56,7 +56,7 @@ class PipelineConfig:
     rootnet_weights: str = ""
     detector_weights: str = ""
     detector_variant: str = "v1"
-    score_threshold: float = 0.5
+    score_threshold: float = 0.4
     max_persons: int = 10
     small_people: bool = False
     detect_every: int = 3
@@ -124,10 +124,12 @@ def set_torch_threads(config: PipelineConfig) -> int:
 
 
 def _weight_path(explicit: str, registry_name: str) -> str:
-    """`explicit` if given (it must exist), else the registry's file `registry_name`, checked against its
-    registered sha256 where one is known."""
+    """`explicit` if given (a file, which must exist, or a registry name such as ``pinet_synthetic``), else
+    the registry's file `registry_name`; a registry file is checked against its sha256 where one is known."""
     from pinet_ros import weights
 
+    if explicit and explicit in weights.REGISTRY and not Path(explicit).expanduser().exists():
+        explicit, registry_name = "", explicit
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
@@ -248,7 +250,9 @@ class Pipeline:
         from pinet_ros.models.checkpoint import WeightLoadError
         from pinet_ros.models.pinet import load_pinet
 
-        path = _weight_path(self.config.pinet_weights, "pinet_synthetic")
+        from pinet_ros.weights import DEFAULT_PINET
+
+        path = _weight_path(self.config.pinet_weights, DEFAULT_PINET)
         try:
             model = load_pinet(path, device=self.device)
         except WeightLoadError as exc:
@@ -423,7 +427,7 @@ class Pipeline:
 
 
 def default_weight_file() -> Path:
-    """The packaged default PI-Net file (pinet_synthetic)."""
+    """The packaged default PI-Net file (`weights.DEFAULT_PINET`)."""
     from pinet_ros import weights
 
-    return weights.find_weight("pinet_synthetic")
+    return weights.find_weight(weights.DEFAULT_PINET)

@@ -94,7 +94,20 @@ REGISTRY: dict[str, WeightSpec] = {spec.name: spec for spec in (
         description="PI-Net (released architecture, 3,408,896 parameters) trained by pinet_ros on synthetic "
                     "multi-person scenes (`pinet-ros synth`); how it was trained: default_weights/pinet_synthetic.json",
         packaged=True),
+    WeightSpec(
+        name="pinet_topdown_rendered", filename="pinet_topdown_rendered.safetensors",
+        url="pinet_ros/default_weights/pinet_topdown_rendered.safetensors (ships with the package)", manual=False,
+        sha256="5f582ccc073a7f64153d370a4611e12574cbd9bb818e0b1966b043092baedd2a", size_bytes=6821760,
+        licence="MIT", format="safetensors float16 + PINetConfig metadata",
+        description="PI-Net (released architecture and size, residual head, target normalisation) trained by "
+                    "pinet_ros on the topdown backend's real errors on rendered people (`pinet-ros render`, "
+                    "`pinet-ros evaluate --pairs-out`); how it was trained: "
+                    "default_weights/pinet_topdown_rendered.json",
+        packaged=True),
 )}
+
+DEFAULT_PINET = "pinet_topdown_rendered"
+"""Registry name of the PI-Net that ships with the package and runs when `pinet_weights` is empty."""
 
 _HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")
 _CHUNK = 1 << 20

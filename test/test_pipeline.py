@@ -184,6 +184,21 @@ def test_missing_weights_and_cuda_without_gpu_fail_clearly(tmp_path):
         Pipeline(PipelineConfig(backend="3dmppe", posenet_weights=str(tmp_path / "p.pth.tar")))
 
 
+def test_pinet_weights_takes_a_registry_name_or_a_path(tmp_path, monkeypatch):
+    from pinet_ros import weights
+    from pinet_ros.pipeline import PipelineError, _weight_path
+
+    default = str(weights.find_weight(weights.DEFAULT_PINET))
+    assert _weight_path("", weights.DEFAULT_PINET) == default
+    assert _weight_path("pinet_synthetic", weights.DEFAULT_PINET) == str(weights.find_weight("pinet_synthetic"))
+    with pytest.raises(PipelineError, match="pinet_muco"):  # registered but not downloaded: says how to get it
+        monkeypatch.setenv("PINET_WEIGHTS_DIR", str(tmp_path))
+        _weight_path("pinet_muco", weights.DEFAULT_PINET)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pinet_synthetic").write_bytes(b"")  # a file of that name in the working folder wins
+    assert _weight_path("pinet_synthetic", weights.DEFAULT_PINET) == str(Path("pinet_synthetic"))
+
+
 def test_a_modified_registry_file_is_refused_by_its_sha256(tmp_path, monkeypatch):
     from pinet_ros import weights
     from pinet_ros.pipeline import PipelineError, _weight_path

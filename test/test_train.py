@@ -261,3 +261,52 @@ def test_training_throughput_default_network():
     rate = 4 * len(batches) / (time.perf_counter() - t0)
     print(f"training throughput: {rate:.1f} samples/s")
     assert math.isfinite(float(loss.detach())) and rate > 0.0
+
+
+def test_mm_loss_is_per_person_millimetres_and_ignores_padding():
+    """A whole person 100 mm off (pose right) costs their root's 100 mm; a joint 170 mm off costs 170/17 mm
+    of that person's pelvis-aligned mean; padded positions cost nothing; averaged over the valid people."""
+    from pinet_ros.train import mm_l1
+
+    out = torch.zeros(1, 3 * 17, 3)
+    vis = torch.ones(1, 3 * 17)
+    shifted = torch.zeros(1, 3 * 17, 3)
+    shifted[0, :17, 0] = 100.0  # person 0 entirely 100 mm to the right
+    assert float(mm_l1(out, shifted, vis, torch.tensor([2]))) == pytest.approx(100.0 / 2 / 1000.0, rel=1e-6)
+    one_joint = torch.zeros(1, 3 * 17, 3)
+    one_joint[0, 17 + 3, 1] = 170.0  # person 1's joint 3
+    assert float(mm_l1(out, one_joint, vis, torch.tensor([2]))) == pytest.approx(170.0 / 17 / 2 / 1000.0, rel=1e-6)
+    padding = torch.zeros(1, 3 * 17, 3)
+    padding[0, 34:] = 1e4  # the third position is padding when lengths = 2
+    assert float(mm_l1(out, padding, vis, torch.tensor([2]))) == 0.0
+    # unlike the normalised loss, the same person error costs the same whether the others are near or far
+    from pinet_ros.train import normalised_l1
+
+    def both(spread_mm: float) -> tuple[float, float]:
+        inp = torch.zeros(1, 2 * 17, 3)
+        inp[0, :17] = torch.randn(17, 3, generator=torch.Generator().manual_seed(0)) * 200.0
+        inp[0, 17:] = inp[0, :17] + torch.tensor([spread_mm, 0.0, 0.0])
+        gt = inp.clone()
+        gt[0, 5, 0] += 150.0  # along the axis the people are spread on (the normalisation is per axis)
+        v, n = torch.ones(1, 34), torch.tensor([2])
+        return float(mm_l1(inp, gt, v, n)), float(normalised_l1(inp, inp, gt, v, n))
+
+    (mm_near, norm_near), (mm_far, norm_far) = both(500.0), both(4000.0)
+    assert mm_near == pytest.approx(mm_far, rel=1e-5)
+    assert norm_far < 0.5 * norm_near
+
+
+def test_train_config_checks_the_loss_and_its_normalisation():
+    from pinet_ros.models.pinet import PINetConfig
+    from pinet_ros.train import TrainConfig
+
+    with pytest.raises(ValueError, match="loss"):
+        TrainConfig(loss="l2")
+    with pytest.raises(ValueError, match="needs pinet.norm 'sequence'"):
+        TrainConfig(loss="normalised", pinet=PINetConfig(norm="target"))
+    cfg = TrainConfig(loss="mm", pinet=PINetConfig(norm="target", residual=True))
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    # a record written before these options existed still reads (paper defaults)
+    old = cfg.to_dict()
+    del old["loss"], old["pinet"]["norm"], old["pinet"]["residual"]
+    assert TrainConfig.from_dict(old) == TrainConfig()

@@ -365,9 +365,12 @@ def run_rendered_bench(folder: str, max_frames: int = 0, seed: int = 0, backend:
             clean = np.where(np.isnan(clean), ground, np.fmin(clean, ground))
         frame = DepthFrame(add_sensor_noise(clean, noise, rng), DepthCamera.registered_to(intr, w, h))
         estimates = real.backend.estimate(rgb, intr)
-        gts = [a for a in anns.get(int(im["id"]), []) if a.get("is_valid", True)]
-        gt_people += len(gts)
-        if not gts:
+        # every annotated person takes part in the matching (a detection of someone mostly outside the image
+        # must not be paired with the valid person behind them), only valid ones are scored
+        gts = list(anns.get(int(im["id"]), []))
+        scored = [bool(a.get("is_valid", True)) for a in gts]
+        gt_people += sum(scored)
+        if not any(scored):
             continue
         gt_2d = np.array([a["keypoints_img"] for a in gts], float)[:, :17]
         gt_cam = np.array([a["keypoints_cam"] for a in gts], float)[:, :17] / 1000.0
@@ -379,7 +382,7 @@ def run_rendered_bench(folder: str, max_frames: int = 0, seed: int = 0, backend:
             pred_2d = np.stack([p.joints_2d for p in result.persons])
             match = match_persons(pred_2d, gt_2d)
             for g, k in enumerate(match):
-                if k < 0:
+                if k < 0 or not scored[g]:
                     continue
                 # the protocol's greedy matching can give an occluded person the detection of the one in front:
                 # keep a pair only when that ground-truth person is the detection's nearest in 2D

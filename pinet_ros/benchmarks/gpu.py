@@ -2,7 +2,7 @@
 
 Random weights in the released layouts (torchvision Faster R-CNN ResNet-50 FPN v1, 3DMPPE RootNet and PoseNet):
 the same compute as the real files, nothing to download (`--posenet-weights`/`--rootnet-weights` use real files
-where present). PI-Net uses the packaged trained weights (pinet_synthetic). Batch-norm statistics are calibrated
+where present). PI-Net uses the packaged trained weights (weights.DEFAULT_PINET). Batch-norm statistics are calibrated
 on random crops first (as trained networks have them) so activations keep realistic ranges in float16.
 A random deep batch-norm network is chaotic: a 0.5 grey-level change of the crop swings its outputs by whole
 heatmap cells (hundreds of mm), which a trained network does not do. So each residual branch is damped (last
@@ -130,7 +130,7 @@ def packaged_pinet() -> PINet:
     from pinet_ros.models.pinet import load_pinet
 
     try:
-        return load_pinet(weights.find_weight("pinet_synthetic")).float().eval()
+        return load_pinet(weights.find_weight(weights.DEFAULT_PINET)).float().eval()
     except (FileNotFoundError, OSError, RuntimeError) as exc:
         print(f"packaged PI-Net weights unavailable ({exc}); random weights")
         torch.manual_seed(0)
@@ -523,8 +523,10 @@ def run(device: str = "cuda", out: str | Path | None = None, quick: bool = False
     with torch.inference_mode(False):
         result["stack"] = run_stack(dev, people, repeats, quick, det_kwargs,
                                     {"posenet_weights": posenet_weights, "rootnet_weights": rootnet_weights})
+    from pinet_ros.weights import DEFAULT_PINET
+
     result["weights"] = {"posenet": posenet_weights or "random", "rootnet": rootnet_weights or "random",
-                         "detector": "random", "pinet": "packaged pinet_synthetic"}
+                         "detector": "random", "pinet": f"packaged {DEFAULT_PINET}"}
     result["pinet"] = run_pinet(dev, pinet_ns, max(repeats * 5, 5), threads or torch.get_num_threads())
     _write(result, out)
     if dev.type == "cuda":  # last, and after the figures are saved

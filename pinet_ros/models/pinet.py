@@ -30,6 +30,7 @@ ROOT_JOINT = 14
 NORM_EPS = 1e-4
 """Added to the per-axis std before dividing (as in the released model)."""
 ORDERS = ("root3d", "bbox2d", "reverse", "random")
+NORMS = ("sequence", "target")
 _EXPECTED = "PI-Net (ContextualRescorer)"
 
 
@@ -44,6 +45,16 @@ class PINetConfig:
         bidirectional: bidirectional encoder (E = 2*hidden) or not (E = hidden).
         attention: use the self-attention context (head input 2E) or not (head input E).
         cell: "gru" or "lstm".
+        residual: False (the paper and the released model): the head's output, de-normalised, is the
+            refined pose. True (a pinet_ros extension, same parameters): the head's output is a correction
+            added to the normalised input, and `PINet` zero-initialises the last layer so that a new network
+            starts as the identity (the backend's pose) and training can only learn what the backend gets
+            wrong. Weight files record the flag; the authors' checkpoints load with False.
+        norm: "sequence" (the paper and the released model): every sample is standardised per axis over
+            all joints of all its people, so with people metres apart the target's own pose shrinks to a
+            few hundredths of the input's range. "target" (a pinet_ros extension, same parameters): the
+            statistics are those of the target person (position 0) alone, so their pose keeps the same
+            resolution whatever the context, and the others are placed in units of the target's size.
     """
 
     num_joints: int = 17
@@ -52,10 +63,14 @@ class PINetConfig:
     bidirectional: bool = True
     attention: bool = True
     cell: str = "gru"
+    residual: bool = False
+    norm: str = "sequence"
 
     def __post_init__(self) -> None:
         if self.cell not in ("gru", "lstm"):
             raise ValueError(f"PINetConfig.cell must be 'gru' or 'lstm', got {self.cell!r}")
+        if self.norm not in NORMS:
+            raise ValueError(f"PINetConfig.norm must be one of {NORMS}, got {self.norm!r}")
         if self.num_layers not in (2, 3, 4):
             raise ValueError(f"PINetConfig.num_layers must be 2, 3 or 4, got {self.num_layers!r}")
         if not isinstance(self.num_joints, int) or self.num_joints < 1:
@@ -104,22 +119,33 @@ class PINet(nn.Module):
         self.linear2 = nn.Linear(256, 128)
         self.b3 = nn.LayerNorm(128)
         self.linear3 = nn.Linear(128, feat, bias=False)
+        if cfg.residual:
+            nn.init.zeros_(self.linear3.weight)
 
     # ------------------------------------------------------------------ core
     def _normalise(self, x: torch.Tensor, lengths: torch.Tensor | None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per-sample, per-axis standardisation over the valid joints.
+        """Per-sample, per-axis standardisation over the valid joints (norm "sequence"), or with the
+        statistics of the target's own joints (norm "target"; padded joints still set to 0).
 
         Args:
             x: (B, J*n, 3) mm. lengths: (B,) people per sample or None (all n valid).
         Returns:
             normalised x (B, J*n, 3) (padded joints set to 0), mean (B, 1, 3) mm, std+eps (B, 1, 3) mm.
         """
+        j = self.config.num_joints
+        if self.config.norm == "target":  # the target (position 0) is always a valid person
+            mean = x[:, :j].mean(dim=1, keepdim=True)
+            scale = x[:, :j].std(dim=1, keepdim=True) + NORM_EPS
+            xn = (x - mean) / scale
+            if lengths is not None:
+                valid = (torch.arange(x.shape[1], device=x.device)[None, :] < (lengths[:, None] * j))
+                xn = xn * valid.unsqueeze(-1).to(x.dtype)
+            return xn, mean, scale
         if lengths is None:
             mean = x.mean(dim=1, keepdim=True)
             scale = x.std(dim=1, keepdim=True) + NORM_EPS
             return (x - mean) / scale, mean, scale
-        j = self.config.num_joints
         valid = (torch.arange(x.shape[1], device=x.device)[None, :] < (lengths[:, None] * j))  # (B, J*n)
         m = valid.unsqueeze(-1).to(x.dtype)
         cnt = m.sum(dim=1, keepdim=True)  # (B, 1, 1)
@@ -179,7 +205,10 @@ class PINet(nn.Module):
         h = torch.relu(self.linear1(self.b1(feat)))
         h = self.linear2(self.b2(h))
         delta = self.linear3(self.b3(h))  # (B, n, 3J)
-        out = delta.reshape(b, jn, 3) * scale + mean
+        if cfg.residual:
+            out = poses_mm + delta.reshape(b, jn, 3) * scale
+        else:
+            out = delta.reshape(b, jn, 3) * scale + mean
         return out, alpha
 
     def forward_sequence(self, poses_mm: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:

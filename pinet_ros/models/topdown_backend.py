@@ -176,7 +176,7 @@ class TopdownConfig:
 
     model_dir: str | None = None
     max_people: int = 10
-    min_person_score: float = 0.5
+    min_person_score: float = 0.4
     nms_iou: float = 0.6
     crop_scale: float = 1.25
     min_box_height_px: float = 24.0

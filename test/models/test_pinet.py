@@ -257,3 +257,51 @@ def test_orders():
     assert all(sorted(row.tolist()) == list(range(5)) for row in r1)
     assert any(not np.array_equal(build_orders(poses, "random", seed=s).numpy(), r1) for s in range(8, 12))
     assert build_orders(poses[:1], "root3d").tolist() == [[0, 0]]
+
+
+def test_residual_variant_starts_as_the_identity_and_keeps_its_flag(tmp_path):
+    """A new residual network returns its input exactly (zero-initialised last layer); once its last layer is
+    non-zero the output moves, by the correction times the per-axis scale; the flag survives a save/load."""
+    cfg = PINetConfig(residual=True)
+    net = PINet(cfg).eval()
+    x = torch.from_numpy(_scene(3)).reshape(1, -1, 3).float()
+    with torch.no_grad():
+        assert torch.equal(net(x), x)  # x + 0 * scale: exact in float32
+        torch.manual_seed(0)
+        net.linear3.weight.normal_(std=1e-2)
+        moved = net(x)
+    assert float((moved - x).abs().max()) > 1.0  # mm; the correction is scaled by the input's ~100s-mm std
+    assert count_parameters(net) == count_parameters(PINet(PINetConfig()))
+    path = tmp_path / "residual.safetensors"
+    save_pinet(net, path)
+    loaded = load_pinet(path).eval()
+    assert loaded.config.residual
+    with torch.no_grad():
+        assert torch.equal(loaded(x), moved)
+    assert not PINetConfig().residual  # the paper's (and the authors' checkpoints') head
+
+
+def test_target_normalisation_keeps_the_target_pose_at_full_resolution(tmp_path):
+    """norm "target": the target's joints come out standardised per axis whatever the others do (the
+    paper's "sequence" statistics shrink them when the others are metres away); padding stays 0."""
+    net = PINet(PINetConfig(norm="target"))
+    seq = PINet(PINetConfig())
+    x = torch.from_numpy(_scene(3)).reshape(1, -1, 3).double()
+    far = x.clone()
+    far[:, J:] += torch.tensor([8000.0, 0.0, 0.0], dtype=torch.float64)  # the others 8 m to the right
+    xn, _, _ = net.double()._normalise(x, None)
+    xn_far, _, _ = net._normalise(far, None)
+    # float64 standardisation of values < 1e4: round-off far below 1e-9
+    assert torch.allclose(xn[:, :J], xn_far[:, :J], atol=1e-9)
+    assert torch.allclose(xn[:, :J].mean(dim=1), torch.zeros(1, 3, dtype=torch.float64), atol=1e-9)
+    assert torch.allclose(xn[:, :J].std(dim=1), torch.ones(1, 3, dtype=torch.float64), atol=1e-4)  # eps 1e-4
+    s_near, _, _ = seq.double()._normalise(x, None)
+    s_far, _, _ = seq._normalise(far, None)
+    assert float(s_far[:, :J, 0].std()) < 0.5 * float(s_near[:, :J, 0].std())
+    padded, _, _ = net._normalise(x, torch.tensor([2]))
+    assert torch.count_nonzero(padded[:, 2 * J:]) == 0
+    with pytest.raises(ValueError, match="norm"):
+        PINetConfig(norm="batch")
+    path = tmp_path / "target.safetensors"
+    save_pinet(PINet(PINetConfig(norm="target", residual=True)), path)
+    assert load_pinet(path).config.norm == "target"

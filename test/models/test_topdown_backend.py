@@ -97,7 +97,7 @@ def test_default_backend_agrees_everywhere() -> None:
 # ------------------------------------------------------------------------------------------ real images
 def test_people_counted_by_eye_are_found_without_false_positives(backend: TopdownBackend) -> None:
     """On every truth image at most one counted person is missed, nobody is invented, and overall recall
-    is at least 90 % (measured: 35 of 36)."""
+    is at least 90 % (measured: 36 of 36 at the default min_person_score 0.4, 35 at 0.5)."""
     hits = people = 0
     for item in T.TRUTH:
         rgb = _rgb(T.load_image(item))
@@ -106,7 +106,7 @@ def test_people_counted_by_eye_are_found_without_false_positives(backend: Topdow
         assert s.false_positives == 0 and s.hits >= s.people - 1, (item.name, s)
         for p in found:
             assert p.joints_cam_mm.shape == (17, 3) and np.all(np.isfinite(p.joints_cam_mm))
-            assert p.joints_cam_mm[MUPOTS17.root, 2] > 0 and 0.5 <= p.score <= 1.0
+            assert p.joints_cam_mm[MUPOTS17.root, 2] > 0 and backend.config.min_person_score <= p.score <= 1.0
         hits, people = hits + s.hits, people + s.people
     assert hits >= 0.9 * people, (hits, people)
 
@@ -115,7 +115,13 @@ def test_person_score_is_the_detector_confidence(backend: TopdownBackend) -> Non
     rgb = _rgb(T.load_image(_truth("basketball1")))
     _, det_scores = backend.detect(rgb)
     people = backend.estimate(rgb, _k(rgb))
-    assert sorted(p.score for p in people) == pytest.approx(sorted(det_scores.tolist()), abs=1e-6)
+    # both players are published; a third box (score ~0.43, part of a player) holds no pose of its own or
+    # duplicates one, so it is dropped: each published score is one of the detector's, each used once
+    assert len(people) == 2
+    scores = det_scores.tolist()
+    for p in people:
+        k = min(range(len(scores)), key=lambda i: abs(scores[i] - p.score))
+        assert abs(scores.pop(k) - p.score) <= 1e-6
 
 
 def test_people_seen_from_behind(backend: TopdownBackend) -> None:
