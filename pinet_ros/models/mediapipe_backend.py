@@ -85,8 +85,8 @@ log = logging.getLogger(__name__)
 
 NUM_LANDMARKS = 33
 # View correction of the world landmarks (`lift_landmarks`): stop when the translation moves by less than this
-# fraction of its length (1e-6 of 5 m = 5 um), after at most this many re-solves.
-VIEW_CORRECTION_TOLERANCE = 1e-6
+# fraction of its length (1e-4 of 5 m = 0.5 mm, two or three re-solves), after at most this many re-solves.
+VIEW_CORRECTION_TOLERANCE = 1e-4
 VIEW_CORRECTION_MAX_STEPS = 10
 
 #: name of the bundle file built from the wheel's two tflite files.
