@@ -343,7 +343,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     weights_path = None
     if not args.no_pinet:
         weights_path = Path(args.weights)
-        if not weights_path.exists() and args.weights in weights.REGISTRY:
+        if weights.registry_name_of(args.weights):
             try:
                 weights_path = weights.find_weight(args.weights)
             except FileNotFoundError as exc:

@@ -128,7 +128,7 @@ def _weight_path(explicit: str, registry_name: str) -> str:
     the registry's file `registry_name`; a registry file is checked against its sha256 where one is known."""
     from pinet_ros import weights
 
-    if explicit and explicit in weights.REGISTRY and not Path(explicit).expanduser().exists():
+    if explicit and weights.registry_name_of(explicit):
         explicit, registry_name = "", explicit
     if explicit:
         path = Path(explicit).expanduser()

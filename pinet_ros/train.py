@@ -123,11 +123,11 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.order must be one of {ORDERS}, got {self.order!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"TrainConfig.loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.loss == "normalised" and isinstance(self.pinet, PINetConfig) and self.pinet.norm != "sequence":
-            raise ValueError("TrainConfig.loss 'normalised' inverts the sequence normalisation: it needs "
-                             f"pinet.norm 'sequence', got {self.pinet.norm!r} (use loss 'mm')")
         if not isinstance(self.pinet, PINetConfig):
             raise ValueError(f"TrainConfig.pinet must be a PINetConfig, got {type(self.pinet).__name__}")
+        if self.loss == "normalised" and self.pinet.norm != "sequence":
+            raise ValueError("TrainConfig.loss 'normalised' inverts the sequence normalisation: it needs "
+                             f"pinet.norm 'sequence', got {self.pinet.norm!r} (use loss 'mm')")
         try:
             torch.device(self.device)
         except (RuntimeError, TypeError) as exc:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["WeightSpec", "REGISTRY", "DownloadError", "get_spec", "weights_dir", "hub_checkpoints_dir", "packaged_path",
-           "find_weight", "sha256_file", "expected_hash_prefix", "verify", "download"]
+           "find_weight", "registry_name_of", "sha256_file", "expected_hash_prefix", "verify", "download"]
 
 
 class DownloadError(RuntimeError):
@@ -111,6 +111,14 @@ DEFAULT_PINET = "pinet_topdown_rendered"
 
 _HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")
 _CHUNK = 1 << 20
+
+
+def registry_name_of(text: str) -> str | None:
+    """`text` when it names a registry entry and no file or folder of that name exists (a path wins), else
+    None: how a weights argument that takes "a file or a registry name" tells the two apart."""
+    if text in REGISTRY and not Path(text).expanduser().exists():
+        return text
+    return None
 
 
 def get_spec(name: str) -> WeightSpec:

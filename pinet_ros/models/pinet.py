@@ -134,20 +134,19 @@ class PINet(nn.Module):
             normalised x (B, J*n, 3) (padded joints set to 0), mean (B, 1, 3) mm, std+eps (B, 1, 3) mm.
         """
         j = self.config.num_joints
+        m = None  # (B, J*n, 1) 1 = valid joint, when some are padding
+        if lengths is not None:
+            valid = (torch.arange(x.shape[1], device=x.device)[None, :] < (lengths[:, None] * j))  # (B, J*n)
+            m = valid.unsqueeze(-1).to(x.dtype)
         if self.config.norm == "target":  # the target (position 0) is always a valid person
             mean = x[:, :j].mean(dim=1, keepdim=True)
             scale = x[:, :j].std(dim=1, keepdim=True) + NORM_EPS
             xn = (x - mean) / scale
-            if lengths is not None:
-                valid = (torch.arange(x.shape[1], device=x.device)[None, :] < (lengths[:, None] * j))
-                xn = xn * valid.unsqueeze(-1).to(x.dtype)
-            return xn, mean, scale
-        if lengths is None:
+            return (xn if m is None else xn * m), mean, scale
+        if m is None:
             mean = x.mean(dim=1, keepdim=True)
             scale = x.std(dim=1, keepdim=True) + NORM_EPS
             return (x - mean) / scale, mean, scale
-        valid = (torch.arange(x.shape[1], device=x.device)[None, :] < (lengths[:, None] * j))  # (B, J*n)
-        m = valid.unsqueeze(-1).to(x.dtype)
         cnt = m.sum(dim=1, keepdim=True)  # (B, 1, 1)
         mean = (x * m).sum(dim=1, keepdim=True) / cnt
         var = (((x - mean) * m) ** 2).sum(dim=1, keepdim=True) / (cnt - 1).clamp_min(1)
