@@ -56,6 +56,18 @@ class Receiver:
                     self.executor.spin_once(timeout_sec=0.05)
                 break
 
+    def drain(self, quiet_s: float = 0.3, timeout_s: float = 5.0) -> None:
+        """Take every message still queued: spin until nothing arrived for `quiet_s`. (The executor serves
+        ready subscriptions in no guaranteed order, so a loop that stops on the n-th image can leave that
+        image's CameraInfo, published first, still in its queue.)"""
+        deadline = time.monotonic() + timeout_s
+        last = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - last < quiet_s:
+            count = len(self.images) + len(self.infos)
+            self.executor.spin_once(timeout_sec=0.05)
+            if len(self.images) + len(self.infos) != count:
+                last = time.monotonic()
+
     def close(self) -> None:
         self.node.destroy_node()
         self.rclpy.shutdown(context=self.context)
@@ -120,6 +132,7 @@ def test_play_fresh_stamps_and_sigterm(tmp_path):
         assert proc.poll() is None, "play exited although it loops"
         proc.send_signal(signal.SIGTERM)
         out = _finish(proc, 10.0)
+        receiver.drain()
     finally:
         if proc.poll() is None:
             proc.kill()
