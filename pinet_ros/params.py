@@ -94,6 +94,10 @@ PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("max_persons", 10, "at most this many people per frame (highest scores kept)", low=1, high=64),
     ParamSpec("small_people", False, "mediapipe: second pass on enlarged crops for people below ~100 px "
               "(slower)", startup=True),
+    ParamSpec("person_detectors", "nanodet+movenet", "topdown: person detectors, nanodet+movenet (both, boxes "
+              "merged: MoveNet finds far and unusual-looking people NanoDet is unsure of, NanoDet people cut by the "
+              "border), nanodet (faster by MoveNet's ~35 ms per detector frame) or movenet (at most 6 people)",
+              choices=("nanodet+movenet", "nanodet", "movenet"), startup=True),
     ParamSpec("detect_every", 3, "topdown: run the person detector every n-th frame; between, the previous "
               "frame's people are tracked by their landmarks (a lost one triggers the detector at once); "
               "1 = every frame", low=1, high=100, startup=True),

@@ -59,6 +59,7 @@ class PipelineConfig:
     score_threshold: float = 0.4
     max_persons: int = 10
     small_people: bool = False
+    person_detectors: str = "nanodet+movenet"
     detect_every: int = 3
     flip_test: bool = False
     half_precision: bool = False
@@ -200,6 +201,7 @@ def _make_backend(config: PipelineConfig, device: torch.device) -> Backend:
         try:
             return TopdownBackend(TopdownConfig(max_people=config.max_persons,
                                                 min_person_score=config.score_threshold,
+                                                detectors=config.person_detectors,
                                                 detect_every=config.detect_every))
         except (ImportError, FileNotFoundError) as exc:
             raise PipelineError(f"topdown backend unavailable: {exc}") from None

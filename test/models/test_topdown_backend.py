@@ -18,6 +18,8 @@ from pinet_ros.models.topdown_backend import (
     TopdownBackend,
     TopdownConfig,
     extend_down,
+    movenet_score_on_nanodet_scale,
+    nanodet_score_on_movenet_scale,
     region_from_box,
     region_from_landmarks,
 )
@@ -81,6 +83,10 @@ def test_config_is_validated() -> None:
         TopdownConfig(detect_every=0)
     with pytest.raises(ValueError):
         TopdownConfig(min_person_score=1.5)
+    with pytest.raises(ValueError, match="detectors"):
+        TopdownConfig(detectors="yolo")
+    with pytest.raises(ValueError):
+        TopdownConfig(movenet_anchor=0.0)
 
 
 def test_default_backend_agrees_everywhere() -> None:
@@ -92,6 +98,50 @@ def test_default_backend_agrees_everywhere() -> None:
     values = yaml.safe_load((T.SAMPLES.parents[1] / "config" / "pinet.yaml").read_text())["/**"]["ros__parameters"]
     assert P.SPECS["backend"].default == PipelineConfig().backend == values["backend"] == "topdown"
     assert P.SPECS["detect_every"].default == PipelineConfig().detect_every == values["detect_every"]
+    assert (P.SPECS["person_detectors"].default == PipelineConfig().person_detectors == values["person_detectors"]
+            == TopdownConfig().detectors)
+
+
+def test_movenet_scores_map_onto_nanodets_scale() -> None:
+    """Through (0, 0), (anchor, 0.4), (1, 1), linear between; the inverse maps thresholds back."""
+    np.testing.assert_allclose(movenet_score_on_nanodet_scale([0.0, 0.05, 0.1, 0.55, 1.0], 0.1),
+                               [0.0, 0.2, 0.4, 0.7, 1.0], atol=1e-12)
+    for t in (0.0, 0.2, 0.4, 0.7, 0.99, 1.0):
+        assert movenet_score_on_nanodet_scale(nanodet_score_on_movenet_scale(t, 0.1), 0.1) == pytest.approx(t)
+
+
+def test_both_detectors_merge_into_one_box_per_person(backend: TopdownBackend) -> None:
+    """vtest frame 650 (6 people) and basketball1 (one player cut by the border, whom MoveNet reports twice):
+    each detector alone and the merged set give one box per counted person, the merged set keeps every person
+    either detector found, no two merged boxes overlap by more than `merge_iou`, and MoveNet's scores arrive
+    mapped onto NanoDet's scale and above the one threshold."""
+    from pinet_ros.core.tracking import box_iou
+
+    only_movenet = TopdownBackend(TopdownConfig(threads=2, detectors="movenet"))
+    only_nanodet = TopdownBackend(TopdownConfig(threads=2, detectors="nanodet"))
+    try:
+        assert only_movenet.detector is None and only_nanodet.movenet is None
+        for name in ("vtest_650", "basketball1"):
+            item = _truth(name)
+            rgb = _rgb(T.load_image(item))
+            merged, merged_scores = backend.detect(rgb)
+            xywh = np.c_[merged[:, :2], merged[:, 2:] - merged[:, :2]]
+            iou = box_iou(xywh, xywh) - np.eye(len(merged))
+            assert iou.max() <= backend.config.merge_iou, (name, iou.max())
+            hits = {}
+            for label, b in (("merged", backend), ("movenet", only_movenet), ("nanodet", only_nanodet)):
+                boxes, scores = b.detect(rgb)
+                s = T.score_boxes(boxes, item.people, item.ignore, min_iou=0.5)
+                hits[label] = set(range(s.people)) - set(s.missed)
+                assert np.all((scores >= b.config.min_person_score) & (scores <= 1.0)), (label, scores)
+            assert hits["merged"] == hits["movenet"] | hits["nanodet"] == set(range(len(item.people))), (name, hits)
+            raw = only_movenet.movenet.detect(rgb, 0.0)
+            _, mv_scores = only_movenet.detect(rgb)
+            want = movenet_score_on_nanodet_scale(raw.scores, only_movenet.config.movenet_anchor)
+            np.testing.assert_allclose(mv_scores, want[want >= only_movenet.config.min_person_score][:len(mv_scores)])
+    finally:
+        only_movenet.close()
+        only_nanodet.close()
 
 
 # ------------------------------------------------------------------------------------------ real images
