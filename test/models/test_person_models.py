@@ -90,7 +90,7 @@ def test_the_converted_models_match_their_manifest() -> None:
     d = pm.default_model_dir()
     if not (d / pm.MANIFEST_FILE).is_file():
         pytest.skip(f"{d / pm.MANIFEST_FILE} missing: run make setup")
-    for name in (pm.NANODET_FILE, pm.MOVENET_FILE, pm.POSE_LANDMARK_FILE):
+    for name in pm.MODEL_FILES:
         assert pm.verified_model_path(name, d).stat().st_size > 1_000_000
 
 
@@ -120,3 +120,18 @@ def test_models_command_verifies_and_names_the_fix(tmp_path):
 
         verified_model_path(NANODET_FILE, tmp_path)
     assert main(["models", "verify"]) == 0, "make setup builds data/models"
+
+
+def test_verify_names_each_missing_model(tmp_path, capsys):
+    """All three converted files are checked: a model folder without MoveNet fails verification by name."""
+    import shutil
+
+    from pinet_ros.cli import main
+
+    d = pm.default_model_dir()
+    for name in (pm.MANIFEST_FILE, pm.NANODET_FILE, pm.POSE_LANDMARK_FILE):
+        shutil.copy(d / name, tmp_path / name)
+    capsys.readouterr()
+    assert main(["models", "verify", "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{pm.MOVENET_FILE} is missing" in out and pm.NANODET_FILE not in out
