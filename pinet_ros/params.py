@@ -69,8 +69,8 @@ class ParamSpec:
 
 
 PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("backend", "topdown", "pose backend: topdown (embedded default, offline: NanoDet person boxes, "
-              "then BlazePose 3D landmarks per person), mediapipe (MediaPipe's own face-based detector: misses "
+    ParamSpec("backend", "topdown", "pose backend: topdown (embedded default, offline: NanoDet and MoveNet "
+              "person boxes, then BlazePose 3D landmarks per person), mediapipe (MediaPipe's own face-based detector: misses "
               "people from behind or far away) or 3dmppe (detector + RootNet + PoseNet, the authors' weights)",
               choices=BACKENDS, startup=True),
     ParamSpec("device", "cpu", "torch device for the networks: cpu, cuda or cuda:N", pattern=_DEVICE_RE.pattern,
