@@ -13,6 +13,8 @@ from typing import Any
 
 ORDERINGS = ("root3d", "bbox2d", "reverse", "random")
 BACKENDS = ("mediapipe", "3dmppe", "topdown")
+#: person detectors of the topdown backend (`TopdownConfig.detectors`)
+PERSON_DETECTORS = ("nanodet+movenet", "nanodet", "movenet")
 _DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
@@ -97,7 +99,7 @@ PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("person_detectors", "nanodet+movenet", "topdown: person detectors, nanodet+movenet (both, boxes "
               "merged: MoveNet finds far and unusual-looking people NanoDet is unsure of, NanoDet people cut by the "
               "border), nanodet (faster by MoveNet's ~35 ms per detector frame) or movenet (at most 6 people)",
-              choices=("nanodet+movenet", "nanodet", "movenet"), startup=True),
+              choices=PERSON_DETECTORS, startup=True),
     ParamSpec("detect_every", 3, "topdown: run the person detector every n-th frame; between, the previous "
               "frame's people are tracked by their landmarks (a lost one triggers the detector at once); "
               "1 = every frame", low=1, high=100, startup=True),

@@ -77,6 +77,18 @@ TRUTH: tuple[TruthImage, ...] = (
 )
 
 
+def truth(name: str) -> TruthImage:
+    """The truth image called `name` ("vtest_250", "basketball1", ...).
+
+    Raises:
+        KeyError: no truth image has that name.
+    """
+    for item in TRUTH:
+        if item.name == name:
+            return item
+    raise KeyError(f"no truth image {name!r}; known: {', '.join(t.name for t in TRUTH)}")
+
+
 def load_image(item: TruthImage, samples: Path = SAMPLES) -> np.ndarray:
     """The (H, W, 3) uint8 BGR image of `item`."""
     path = samples / item.file

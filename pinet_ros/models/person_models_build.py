@@ -204,10 +204,11 @@ def check_pose_parity(onnx_path: Path, ref_npz: Path, tol_px: float = 1e-2, tol_
     """The converted pose model reproduces TFLite's landmarks (crop px) and world landmarks (m) on the seeded
     input, also as the second item of a batch of two (the batch dimension is real)."""
     import numpy as np
-    import onnxruntime as ort
+
+    from pinet_ros.models.onnx_session import cpu_session
 
     ref = np.load(ref_npz)
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    sess = cpu_session(onnx_path)
     x = ref["x"]
     got = sess.run(list(POSE_OUTPUTS), {sess.get_inputs()[0].name: np.concatenate([x[::-1, ::-1], x])})
     for name, value, tol in zip(POSE_OUTPUTS, got, (tol_px, 1e-3, tol_m)):
@@ -223,11 +224,11 @@ def check_movenet_output(onnx_path: Path) -> None:
     """The converted MoveNet takes an int32 NHWC image of any multiple-of-32 size and returns (1, 6, 56) finite
     values (checked at two sizes: the input size is really free)."""
     import numpy as np
-    import onnxruntime as ort
 
     from pinet_ros.models.movenet import OUTPUT_WIDTH, SLOTS
+    from pinet_ros.models.onnx_session import cpu_session
 
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    sess = cpu_session(onnx_path)
     rng = np.random.default_rng(0)
     for h, w in ((256, 320), (288, 384)):
         x = rng.integers(0, 256, (1, h, w, 3), dtype=np.int32)

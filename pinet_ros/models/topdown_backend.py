@@ -56,9 +56,7 @@ from pinet_ros.models.mediapipe_backend import NUM_LANDMARKS, box_from_points, l
 from pinet_ros.models.movenet import INPUT_SIDE as MOVENET_INPUT_SIDE
 from pinet_ros.models.movenet import MoveNetMultiPose
 from pinet_ros.models.nanodet import NanoDet, nms
-
-#: the person detectors the backend can run (`TopdownConfig.detectors`)
-DETECTORS = ("nanodet+movenet", "nanodet", "movenet")
+from pinet_ros.params import PERSON_DETECTORS as DETECTORS
 
 POSE_INPUT = 256
 NUM_MODEL_LANDMARKS = 39  # 33 body landmarks + 6 auxiliary (33: hip centre, 34: body extent, ...)
@@ -246,16 +244,6 @@ class TopdownConfig:
 
 
 @dataclass
-class _Done:
-    """A result already at hand, read like a finished future."""
-
-    value: object
-
-    def result(self) -> object:
-        return self.value
-
-
-@dataclass
 class _Track:
     region: Region
     score: float
@@ -343,17 +331,12 @@ class TopdownBackend:
         """Person boxes (K, 4) x1 y1 x2 y2 source px and scores (K,), best first, above `min_person_score`."""
         c = self.config
         parts = []
-        pending = None
-        if self.movenet is not None:
-            threshold = nanodet_score_on_movenet_scale(c.min_person_score, c.movenet_anchor)
-            if self._pool is not None and self.detector is not None:
-                pending = self._pool.submit(self.movenet.detect, rgb, threshold)
-            else:
-                pending = _Done(self.movenet.detect(rgb, threshold))
+        threshold = nanodet_score_on_movenet_scale(c.min_person_score, c.movenet_anchor)
+        pending = self._pool.submit(self.movenet.detect, rgb, threshold) if self._pool is not None else None
         if self.detector is not None:
             parts.append(self.detector.detect(np.ascontiguousarray(rgb[:, :, ::-1]), c.min_person_score, c.nms_iou))
-        if pending is not None:
-            found = pending.result()
+        if self.movenet is not None:
+            found = pending.result() if pending is not None else self.movenet.detect(rgb, threshold)
             scores = movenet_score_on_nanodet_scale(found.scores, c.movenet_anchor)
             ok = scores >= c.min_person_score  # the inverse map's rounding must not let one below through
             parts.append((found.boxes[ok], scores[ok]))

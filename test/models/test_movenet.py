@@ -55,10 +55,6 @@ def model() -> mn.MoveNetMultiPose:
     return mn.MoveNetMultiPose(path, threads=2)
 
 
-def _truth(name: str) -> T.TruthImage:
-    return next(t for t in T.TRUTH if t.name == name)
-
-
 def test_model_finds_the_hand_checked_boxes(model: mn.MoveNetMultiPose) -> None:
     """Two frames of people walking (some seen from behind, 25-55 px wide) and two players (one cut by the
     border); at 0.1 (the backend's threshold with its default scale) every person counted by eye and nothing
@@ -67,7 +63,7 @@ def test_model_finds_the_hand_checked_boxes(model: mn.MoveNetMultiPose) -> None:
     from pinet_ros.models.nanodet import nms
 
     for name in ("basketball1", "vtest_450", "vtest_650"):
-        item = _truth(name)
+        item = T.truth(name)
         r = model.detect(np.ascontiguousarray(T.load_image(item)[:, :, ::-1]), 0.1)
         keep = nms(r.boxes, r.scores, 0.5)
         s = T.score_boxes(r.boxes[keep], item.people, item.ignore, min_iou=0.5)
@@ -78,7 +74,7 @@ def test_keypoints_lie_inside_their_person(model: mn.MoveNetMultiPose) -> None:
     """Confident keypoints of each found player fall inside that player's hand-checked box (with a margin of
     a tenth of its size): the (y, x) order and the scaling are right on a real image. The whole player (left)
     has at least 12 of 17 confident keypoints; the one cut at the hips fewer (legs outside the image)."""
-    item = _truth("basketball1")
+    item = T.truth("basketball1")
     r = model.detect(np.ascontiguousarray(T.load_image(item)[:, :, ::-1]), 0.1)
     for box, kp in zip(r.boxes, r.keypoints):
         truth = max(item.people, key=lambda p: T.iou(box, p))

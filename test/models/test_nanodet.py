@@ -81,13 +81,9 @@ def detector() -> nd.NanoDet:
     return nd.NanoDet(path, threads=2)
 
 
-def _truth(name: str) -> T.TruthImage:
-    return next(t for t in T.TRUTH if t.name == name)
-
-
 def test_detector_finds_the_hand_checked_boxes(detector: nd.NanoDet) -> None:
     for name in ("basketball1", "vtest_250", "vtest_650"):
-        item = _truth(name)
+        item = T.truth(name)
         boxes, scores = detector.detect(T.load_image(item), 0.5)
         s = T.score_boxes(boxes, item.people, item.ignore, min_iou=0.6)
         assert (s.hits, s.false_positives) == (len(item.people), 0), (name, s)
@@ -97,7 +93,7 @@ def test_detector_finds_the_hand_checked_boxes(detector: nd.NanoDet) -> None:
 def test_cell_centre_convention_is_mirror_consistent(detector: nd.NanoDet) -> None:
     """Boxes of the mirrored image, mirrored back, sit where the original ones do. With the cell origin at the
     corner instead of the centre they would be off by half a stride each way (8-32 px apart)."""
-    img = T.load_image(_truth("vtest_250"))
+    img = T.load_image(T.truth("vtest_250"))
     boxes, _ = detector.detect(img, 0.5)
     flipped, _ = detector.detect(np.ascontiguousarray(img[:, ::-1]), 0.5)
     w = img.shape[1]

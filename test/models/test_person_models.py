@@ -135,3 +135,14 @@ def test_verify_names_each_missing_model(tmp_path, capsys):
     assert main(["models", "verify", "--out", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert f"{pm.MOVENET_FILE} is missing" in out and pm.NANODET_FILE not in out
+
+
+def test_movenet_build_check_accepts_the_model_and_rejects_another():
+    """The build's check of a converted MoveNet passes on the real file and refuses a model of another
+    contract (NanoDet: float NCHW input, six outputs), so a broken conversion is not recorded as built."""
+    from pinet_ros.models.person_models_build import check_movenet_output
+
+    d = pm.default_model_dir()
+    check_movenet_output(pm.verified_model_path(pm.MOVENET_FILE, d))
+    with pytest.raises(Exception):  # onnxruntime's own error for the wrong input type, or our RuntimeError
+        check_movenet_output(pm.verified_model_path(pm.NANODET_FILE, d))

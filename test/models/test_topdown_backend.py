@@ -38,10 +38,6 @@ def _k(rgb: np.ndarray) -> Intrinsics:
     return Intrinsics(fx=float(w), fy=float(w), cx=w / 2, cy=h / 2)
 
 
-def _truth(name: str) -> T.TruthImage:
-    return next(t for t in T.TRUTH if t.name == name)
-
-
 @pytest.fixture(scope="module")
 def backend() -> TopdownBackend:
     try:
@@ -122,7 +118,7 @@ def test_both_detectors_merge_into_one_box_per_person(backend: TopdownBackend) -
     try:
         assert only_movenet.detector is None and only_nanodet.movenet is None
         for name in ("vtest_650", "basketball1"):
-            item = _truth(name)
+            item = T.truth(name)
             rgb = _rgb(T.load_image(item))
             merged, merged_scores = backend.detect(rgb)
             xywh = np.c_[merged[:, :2], merged[:, 2:] - merged[:, :2]]
@@ -162,7 +158,7 @@ def test_people_counted_by_eye_are_found_without_false_positives(backend: Topdow
 
 
 def test_person_score_is_the_detector_confidence(backend: TopdownBackend) -> None:
-    rgb = _rgb(T.load_image(_truth("basketball1")))
+    rgb = _rgb(T.load_image(T.truth("basketball1")))
     _, det_scores = backend.detect(rgb)
     people = backend.estimate(rgb, _k(rgb))
     # both players are published; a third box (score ~0.43, part of a player) holds no pose of its own or
@@ -178,7 +174,7 @@ def test_people_seen_from_behind(backend: TopdownBackend) -> None:
     """vtest frame 550: the man in the red jacket and the blonde woman at the bottom walk away from the
     camera (backs of their heads seen, no face); frame 650: the blonde woman again, from behind."""
     for name, idx in (("vtest_550", (1, 3)), ("vtest_650", (2,))):
-        item = _truth(name)
+        item = T.truth(name)
         rgb = _rgb(T.load_image(item))
         boxes = _boxes(backend.estimate(rgb, _k(rgb)))
         for i in idx:
@@ -189,7 +185,7 @@ def test_a_person_cut_by_the_border_is_kept_with_guessed_legs_marked(backend: To
     """basketball1 cut at row 300: the left man loses his legs below the thighs, the right one (already cut at
     the hips) his belly too. Both are published with confident shoulders; every knee and ankle the model had
     to guess carries low confidence (joints placed outside the image at most `outside_confidence`)."""
-    img = T.load_image(_truth("basketball1"))[:300]
+    img = T.load_image(T.truth("basketball1"))[:300]
     rgb = _rgb(img)
     people = backend.estimate(rgb, _k(rgb))
     visible = [(34, 85, 170, 300), (425, 24, 636, 300)]
@@ -230,7 +226,7 @@ def test_stream_runs_the_detector_every_k_frames_and_keeps_the_people() -> None:
 
 def test_live_settings_and_closing() -> None:
     b = TopdownBackend(TopdownConfig(threads=1))
-    rgb = _rgb(T.load_image(_truth("basketball1")))
+    rgb = _rgb(T.load_image(T.truth("basketball1")))
     b.apply(max_persons=1)
     assert len(b.estimate(rgb, _k(rgb))) == 1
     b.apply(score_threshold=0.99)
@@ -251,7 +247,7 @@ def test_pipeline_builds_it_from_the_parameters_and_resets_its_tracks() -> None:
     try:
         c = pipe.backend.config
         assert pipe.backend.name == "topdown" and (c.detect_every, c.max_people, c.min_person_score) == (5, 4, 0.6)
-        rgb = _rgb(T.load_image(_truth("vtest_250")))
+        rgb = _rgb(T.load_image(T.truth("vtest_250")))
         first = pipe.process(rgb, _k(rgb), stamp_ns=0)
         assert first.timings_ms["detect"] > 0 and len(first.persons) == 4  # 7 people, max 4
         second = pipe.process(rgb, _k(rgb), stamp_ns=100_000_000)
