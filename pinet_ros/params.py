@@ -98,7 +98,7 @@ PIPELINE_PARAMS: tuple[ParamSpec, ...] = (
               "(slower)", startup=True),
     ParamSpec("person_detectors", "nanodet+movenet", "topdown: person detectors, nanodet+movenet (both, boxes "
               "merged: MoveNet finds far and unusual-looking people NanoDet is unsure of, NanoDet people cut by the "
-              "border), nanodet (faster by MoveNet's ~35 ms per detector frame) or movenet (at most 6 people)",
+              "border), nanodet (faster by ~25 ms per detector frame at 640x480 on 2 cores) or movenet (at most 6 people)",
               choices=PERSON_DETECTORS, startup=True),
     ParamSpec("detect_every", 3, "topdown: run the person detector every n-th frame; between, the previous "
               "frame's people are tracked by their landmarks (a lost one triggers the detector at once); "
